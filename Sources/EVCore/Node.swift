@@ -1,0 +1,263 @@
+import CJansson
+import Logging
+
+/// The result of an RPC: the reply message (valid only during the callback), an error reply, or
+/// no reply before the deadline.
+public enum RPCResult {
+    case ok(Message)
+    case error(code: Int, text: String)
+    case timeout
+
+    public var message: Message? { if case .ok(let m) = self { return m }; return nil }
+}
+
+/// The node context every handler talks to: identity, clock, sending, replying, RPCs and timers.
+/// It owns the Maelstrom protocol (init, msg_id, in_reply_to, error bodies) and knows nothing of
+/// libev, so the same handlers run in the real process and in the simulator.
+public final class Node {
+    public private(set) var id = ""
+    public private(set) var nodeIDs: [String] = []
+    /// All node ids except this one, in `nodeIDs` order.
+    public private(set) var peers: [String] = []
+    public var isInitialized: Bool { !id.isEmpty }
+
+    public let logger: Logger
+    private unowned let transport: Transport
+    private let handler: MessageHandler
+
+    private var nextMsgID = 0
+    private var pendingRPCs: [Int: PendingRPC] = [:]
+    private var timers = TimerQueue()
+    private let line = ByteBuffer(capacity: 4096)
+
+    /// Client replies later than this after the request are dropped: Maelstrom clients give up at
+    /// 5 s and a reply to a closed client makes Maelstrom ignore this node's stdout for good.
+    public var clientReplyDeadline: Micros = .ms(4500)
+
+    /// Counters for tests, logs and the benchmark.
+    public private(set) var stats = Stats()
+    public struct Stats: Sendable {
+        public var received = 0, sent = 0, malformed = 0, unknownType = 0, lateReplies = 0, droppedLateClientReplies = 0
+    }
+
+    private struct PendingRPC {
+        let callback: (RPCResult) -> Void
+        let timer: TimerID
+    }
+
+    public init(transport: Transport, handler: MessageHandler, logger: Logger = Logger(label: "evnode")) {
+        self.transport = transport
+        self.handler = handler
+        self.logger = logger
+    }
+
+    public var now: Micros { transport.now }
+
+    // MARK: receiving
+
+    /// Decodes one input line and dispatches it. Never throws: bad input is logged and, where
+    /// there is someone to answer, answered with an error body.
+    public func receive(line bytes: UnsafeRawBufferPointer) {
+        stats.received += 1
+        var error = ""
+        guard let doc = JSONDocument(parsing: bytes, error: &error) else {
+            rejectUnparsable(bytes, reason: "malformed JSON (\(error))")
+            return
+        }
+        let root = doc.root
+        guard root.isObject else {
+            rejectUnparsable(bytes, reason: "line is not a JSON object")
+            return
+        }
+        guard let src = root["src"].string, let dest = root["dest"].string else {
+            stats.malformed += 1
+            logger.error("malformed message: missing or non-string src/dest: \(preview(bytes))")
+            return
+        }
+        let body = root["body"]
+        let msgID = body["msg_id"].int
+        guard body.isObject, let type = body["type"].string else {
+            stats.malformed += 1
+            logger.error("malformed message from \(src): body missing or without a string type: \(preview(bytes))")
+            if let msgID, body.isObject {
+                replyError(to: RequestRef(src: src, msgID: msgID, receivedAt: now), code: .malformedRequest,
+                           text: "body has no string field 'type'")
+            }
+            return
+        }
+        if dest != id && isInitialized {
+            logger.warning("message for \(dest) delivered to \(id); handling it anyway")
+        }
+        let message = Message(src: src, dest: dest, body: body, type: type, msgID: msgID,
+                              inReplyTo: body["in_reply_to"].int, receivedAt: now)
+        dispatch(message)
+        withExtendedLifetime(doc) {}
+    }
+
+    private func dispatch(_ m: Message) {
+        if let replyTo = m.inReplyTo, m.src != id, let pending = pendingRPCs.removeValue(forKey: replyTo) {
+            timers.cancel(pending.timer)
+            if m.type == "error" {
+                pending.callback(.error(code: m.body["code"].int ?? ErrorCode.crash.rawValue,
+                                        text: m.body["text"].string ?? ""))
+            } else {
+                pending.callback(.ok(m))
+            }
+            return
+        }
+        if m.inReplyTo != nil {
+            // A reply to an RPC that already timed out (or to a fire-and-forget send).
+            stats.lateReplies += 1
+            logger.debug("dropping reply \(m.type) from \(m.src) to unknown or expired msg_id \(m.inReplyTo!)")
+            return
+        }
+        if m.type == "init" {
+            handleInit(m)
+            return
+        }
+        guard isInitialized else {
+            logger.warning("\(m.type) from \(m.src) before init")
+            if let req = m.request { replyError(to: req, code: .temporarilyUnavailable, text: "node not initialized yet") }
+            return
+        }
+        handler.handle(m, node: self)
+    }
+
+    private func handleInit(_ m: Message) {
+        guard let nodeID = m.body["node_id"].string, let ids = m.body["node_ids"].value?.array?.compactMap(\.string) else {
+            stats.malformed += 1
+            logger.error("init from \(m.src) without node_id/node_ids")
+            if let req = m.request { replyError(to: req, code: .malformedRequest, text: "init needs node_id and node_ids") }
+            return
+        }
+        if isInitialized && nodeID != id {
+            logger.warning("re-init as \(nodeID) (was \(id))")
+        }
+        id = nodeID
+        nodeIDs = ids
+        peers = ids.filter { $0 != nodeID }
+        logger.info("initialized as \(nodeID) of \(ids.count) nodes")
+        handler.nodeDidInit(self)
+        if let req = m.request { reply(to: req, type: "init_ok") }
+    }
+
+    /// Called for a line that could not be decoded. The sender and msg_id are recovered from the
+    /// raw bytes when possible, so the client gets an error instead of waiting for a timeout.
+    private func rejectUnparsable(_ bytes: UnsafeRawBufferPointer, reason: String) {
+        stats.malformed += 1
+        logger.error("\(reason): \(preview(bytes))")
+        if let (src, msgID) = RawFieldScanner.senderAndMsgID(in: bytes), isKnownSender(src) {
+            replyError(to: RequestRef(src: src, msgID: msgID, receivedAt: now), code: .malformedRequest, text: reason)
+        }
+    }
+
+    /// Answers a line that was too long to decode (the splitter passes its first bytes).
+    public func rejectOversized(prefix: UnsafeRawBufferPointer, length: Int, limit: Int) {
+        rejectUnparsable(prefix, reason: "line of \(length) bytes exceeds the \(limit)-byte limit")
+    }
+
+    /// Only answer ids that exist: a reply to an invented id makes Maelstrom stop reading us.
+    private func isKnownSender(_ src: String) -> Bool {
+        if nodeIDs.contains(src) { return true }
+        let u = Array(src.utf8)
+        return u.count >= 2 && u[0] == UInt8(ascii: "c") && u.dropFirst().allSatisfy { $0 >= 48 && $0 <= 57 }
+    }
+
+    private func preview(_ bytes: UnsafeRawBufferPointer) -> String {
+        let head = String(decoding: bytes.prefix(200), as: UTF8.self)
+        return bytes.count > 200 ? head + "… (\(bytes.count) bytes)" : head
+    }
+
+    // MARK: sending
+
+    /// Sends a message; `body` writes the body's members (it must write "type").
+    public func send(to dest: String, _ body: (inout JSONWriter) -> Void) {
+        emit(dest: dest) { w in body(&w) }
+    }
+
+    /// Replies to a request: in_reply_to is added, `body` writes "type" and the fields.
+    public func reply(to req: RequestRef, _ body: (inout JSONWriter) -> Void) {
+        if req.isFromClient && now - req.receivedAt > clientReplyDeadline {
+            stats.droppedLateClientReplies += 1
+            logger.warning("not replying to \(req.src) msg \(req.msgID): the client gave up \(Double(now - req.receivedAt) / 1e6) s ago")
+            return
+        }
+        emit(dest: req.src) { w in
+            w.field("in_reply_to", req.msgID)
+            body(&w)
+        }
+    }
+
+    /// Replies with only a type, e.g. "broadcast_ok".
+    public func reply(to req: RequestRef, type: String) {
+        reply(to: req) { $0.field("type", type) }
+    }
+
+    public func replyError(to req: RequestRef, code: ErrorCode, text: String) {
+        reply(to: req) { w in
+            w.field("type", "error")
+            w.field("code", code.rawValue)
+            w.field("text", text)
+        }
+    }
+
+    /// Sends a request and calls `callback` exactly once: with the reply, the error reply, or
+    /// `.timeout` after `timeout`. A reply that arrives after the timeout is dropped.
+    public func rpc(to dest: String, timeout: Micros, _ body: (inout JSONWriter) -> Void,
+                    callback: @escaping (RPCResult) -> Void) {
+        nextMsgID += 1
+        let msgID = nextMsgID
+        let timer = after(timeout) { [weak self] in
+            guard let self, let pending = self.pendingRPCs.removeValue(forKey: msgID) else { return }
+            pending.callback(.timeout)
+        }
+        pendingRPCs[msgID] = PendingRPC(callback: callback, timer: timer)
+        emit(dest: dest) { w in
+            w.field("msg_id", msgID)
+            body(&w)
+        }
+    }
+
+    public var pendingRPCCount: Int { pendingRPCs.count }
+
+    private func emit(dest: String, _ body: (inout JSONWriter) -> Void) {
+        line.clear()
+        var w = JSONWriter(line)
+        w.object { env in
+            env.field("src", id)
+            env.field("dest", dest)
+            env.objectField("body", body)
+        }
+        line.append(UInt8(ascii: "\n"))
+        stats.sent += 1
+        transport.transmit(dest: dest, line: line.readable)
+    }
+
+    // MARK: timers
+
+    /// Runs `action` once after `delay`.
+    @discardableResult
+    public func after(_ delay: Micros, _ action: @escaping () -> Void) -> TimerID {
+        defer { transport.timersChanged() }
+        return timers.schedule(at: now + max(delay, 0), every: nil, action)
+    }
+
+    /// Runs `action` every `interval`, first after one interval.
+    @discardableResult
+    public func every(_ interval: Micros, _ action: @escaping () -> Void) -> TimerID {
+        precondition(interval > 0, "a periodic timer needs a positive interval")
+        defer { transport.timersChanged() }
+        return timers.schedule(at: now + interval, every: interval, action)
+    }
+
+    public func cancel(_ timer: TimerID) { timers.cancel(timer) }
+
+    /// Earliest timer deadline, or nil when no timer is armed.
+    public var nextDeadline: Micros? { timers.nextDeadline }
+
+    /// Runs every timer whose deadline has passed. Transports call this.
+    public func fireTimers() {
+        let t = now
+        while let action = timers.popDue(now: t) { action() }
+    }
+}

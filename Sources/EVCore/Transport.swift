@@ -1,0 +1,20 @@
+/// What a `Node` needs from the world around it. The libev loop (EVLoop) implements it for the
+/// real process; the simulator (EVSim) implements it with a virtual clock and network.
+public protocol Transport: AnyObject {
+    /// Monotonic clock in microseconds.
+    var now: Micros { get }
+    /// Queues one complete protocol line (JSON object plus "\n") addressed to `dest`.
+    /// The bytes are only valid during the call.
+    func transmit(dest: String, line: UnsafeRawBufferPointer)
+    /// The node's earliest timer deadline may have changed; the transport should call
+    /// `Node.fireTimers()` once `now` reaches `Node.nextDeadline`.
+    func timersChanged()
+}
+
+/// Receives every decoded message that is not a reply to one of the node's own RPCs.
+/// The workloads' router implements it.
+public protocol MessageHandler: AnyObject {
+    /// Called once, right after `init` was accepted and before `init_ok` is sent.
+    func nodeDidInit(_ node: Node)
+    func handle(_ message: Message, node: Node)
+}

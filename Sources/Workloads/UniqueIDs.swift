@@ -1,0 +1,36 @@
+import EVCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Challenge 2: ids made locally, with no messages, so they stay available under partitions.
+/// An id is "<node>-<epoch>-<counter>": the node id makes nodes disjoint, the epoch (wall-clock
+/// microseconds when this process started the workload, base 36) makes a restarted cluster
+/// disjoint from the one before, and the counter makes ids from one process distinct.
+public final class UniqueIDs: Workload {
+    public static let messageTypes = ["generate"]
+    private unowned let node: Node
+    private let prefix: String
+    private var counter = 0
+
+    public init(node: Node, config: WorkloadConfig) {
+        self.node = node
+        prefix = "\(node.id)-\(String(UniqueIDs.wallClockMicros(), radix: 36))-"
+    }
+
+    public func handle(_ m: Message) {
+        guard let req = m.request else { return }
+        counter += 1
+        let id = prefix + String(counter, radix: 36)
+        node.reply(to: req) { w in
+            w.field("type", "generate_ok")
+            w.field("id", id)
+        }
+    }
+
+    static func wallClockMicros() -> Int {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000
+    }
+}

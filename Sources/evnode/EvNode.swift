@@ -1,0 +1,53 @@
+import ArgumentParser
+import EVCore
+import EVLoop
+import Logging
+import Workloads
+
+extension WorkloadKind: ExpressibleByArgument {}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+@main
+struct EvNode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evnode",
+        abstract: "A Maelstrom node for every Gossip Glomers challenge, on libev and jansson.",
+        discussion: """
+        Speaks Maelstrom's protocol on stdin/stdout: one JSON message per line. Run it under Maelstrom, e.g.
+          maelstrom test -w echo --bin .build/release/evnode --node-count 1 --time-limit 10
+
+        One binary serves every workload (echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register):
+        the message types tell which. Logs go to stderr; stdout carries protocol messages only.
+        Arguments it does not know are ignored, so stray ones passed on by Maelstrom do no harm.
+        """)
+
+    @Option(help: "Serve only this workload instead of inferring it from message types (\(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var workload: WorkloadKind?
+
+    @Option(help: "Lowest level logged to stderr (trace, debug, info, notice, warning, error, critical).")
+    var logLevel: Logger.Level = .info
+
+    @Option(help: "Longest input line accepted, in bytes; longer lines are rejected with an error reply.")
+    var maxLineBytes: Int = 1 << 20
+
+    @Argument(parsing: .allUnrecognized, help: .hidden)
+    var ignored: [String] = []
+
+    func run() throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "evnode")
+        if !ignored.isEmpty {
+            logger.notice("ignoring arguments: \(ignored.joined(separator: " "))")
+        }
+        let loop = EventLoop(maxLineBytes: maxLineBytes, logger: logger)
+        let router = Router(forced: workload)
+        loop.node = Node(transport: loop, handler: router, logger: logger)
+        loop.run()
+    }
+}
