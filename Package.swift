@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // System libraries, installed by apt (see README / .ci/run).
@@ -26,13 +27,16 @@ let package = Package(
         // Protocol engine: JSON views and writer, messages, node context, RPCs, timers.
         .target(name: "EVCore", dependencies: [
             "CJansson", .product(name: "Logging", package: "swift-log"),
+            .product(name: "HeapModule", package: "swift-collections"),
         ]),
         // The libev transport: stdin reader, buffered stdout writer, timer.
         .target(name: "EVLoop", dependencies: ["EVCore", "CLibEV"]),
         // Workload handlers; they only see EVCore's Node.
         .target(name: "Workloads", dependencies: ["EVCore"]),
         // The deterministic cluster simulator, its checkers and the challenge runner.
-        .target(name: "EVSim", dependencies: ["EVCore", "Workloads"]),
+        .target(name: "EVSim", dependencies: [
+            "EVCore", "Workloads", .product(name: "HeapModule", package: "swift-collections"),
+        ]),
 
         .executableTarget(name: "evnode", dependencies: [
             "EVCore", "EVLoop", "Workloads",

@@ -52,6 +52,7 @@ public final class Node {
     }
 
     public var now: Micros { transport.now }
+    public var wallClock: Micros { transport.wallClock }
 
     // MARK: receiving
 

@@ -3,6 +3,9 @@
 public protocol Transport: AnyObject {
     /// Monotonic clock in microseconds.
     var now: Micros { get }
+    /// Wall-clock time in microseconds since the Unix epoch (virtual in the simulator, so runs
+    /// stay reproducible).
+    var wallClock: Micros { get }
     /// Queues one complete protocol line (JSON object plus "\n") addressed to `dest`.
     /// The bytes are only valid during the call.
     func transmit(dest: String, line: UnsafeRawBufferPointer)

@@ -52,6 +52,12 @@ public final class EventLoop: Transport {
 
     public var now: Micros { cachedNow }
 
+    public var wallClock: Micros {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Micros(ts.tv_sec) * 1_000_000 + Micros(ts.tv_nsec / 1000)
+    }
+
     public func transmit(dest: String, line: UnsafeRawBufferPointer) {
         if stdoutClosed { return }
         output.append(line)

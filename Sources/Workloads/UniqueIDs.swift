@@ -1,7 +1,4 @@
 import EVCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Challenge 2: ids made locally, with no messages, so they stay available under partitions.
 /// An id is "<node>-<epoch>-<counter>": the node id makes nodes disjoint, the epoch (wall-clock
@@ -15,7 +12,7 @@ public final class UniqueIDs: Workload {
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
-        prefix = "\(node.id)-\(String(UniqueIDs.wallClockMicros(), radix: 36))-"
+        prefix = "\(node.id)-\(String(node.wallClock, radix: 36))-"
     }
 
     public func handle(_ m: Message) {
@@ -28,9 +25,4 @@ public final class UniqueIDs: Workload {
         }
     }
 
-    static func wallClockMicros() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000
-    }
 }

@@ -1,0 +1,137 @@
+import EVCore
+import Logging
+import Workloads
+
+/// Settings of one simulated cluster (Maelstrom's --node-count, --latency, --latency-dist).
+public struct ClusterConfig: Sendable {
+    public var nodeCount = 1
+    public var latency: Micros = 0
+    public var distribution: LatencyDistribution = .constant
+    public var seed: UInt64 = 1
+    public var workloads = WorkloadConfig()
+    public var forcedWorkload: WorkloadKind?
+    /// Node log lines at or above this level are kept in `Cluster.logs`.
+    public var logLevel: Logger.Level = .warning
+    /// Virtual wall clock at time 0 (nodes read it through `Node.wallClock`).
+    public var wallClockOrigin: Micros = 1_700_000_000_000_000
+
+    public init(nodeCount: Int = 1, latency: Micros = 0, seed: UInt64 = 1) {
+        self.nodeCount = nodeCount
+        self.latency = latency
+        self.seed = seed
+    }
+}
+
+/// N evnode nodes, the kv services and clients on one simulated network with a virtual clock.
+/// Everything is driven by one seeded random source and one event queue: the same seed gives the
+/// same run, message for message.
+public final class Cluster {
+    public let config: ClusterConfig
+    public let events = EventQueue()
+    public let network: SimNetwork
+    public let nodeIDs: [String]
+    public private(set) var nodes: [SimNode] = []
+    public let linKV: LinKV
+    public let seqKV: SeqKV
+    public let lwwKV: LWWKV
+    public let linTSO: LinTSO
+    public private(set) var rng: SimRandom
+    public let logs: LogCollector
+    private var nextClientID = 0
+
+    public init(_ config: ClusterConfig) {
+        self.config = config
+        var root = SimRandom(seed: config.seed)
+        network = SimNetwork(events: events, latency: config.latency, distribution: config.distribution, rng: root.fork())
+        linKV = LinKV(network: network)
+        seqKV = SeqKV(network: network, rng: root.fork())
+        lwwKV = LWWKV(network: network, rng: root.fork())
+        linTSO = LinTSO(network: network)
+        rng = root.fork()
+        nodeIDs = (0..<config.nodeCount).map { "n\($0)" }
+        logs = LogCollector(level: config.logLevel)
+        let collector = logs
+        let queue = events
+        for id in nodeIDs {
+            let logger = Logger(label: "evnode") { _ in SimLogHandler(collector: collector, events: queue) }
+            let node = SimNode(id: id, network: network,
+                               router: Router(forced: config.forcedWorkload, config: config.workloads),
+                               wallClockOrigin: config.wallClockOrigin, logger: logger)
+            network.register(node)
+            nodes.append(node)
+        }
+    }
+
+    public var now: Micros { events.now }
+
+    public func node(_ id: String) -> SimNode { nodes[nodeIDs.firstIndex(of: id)!] }
+
+    /// A fresh client with the next unused id (c0, c1, …).
+    public func newClient() -> SimClient {
+        defer { nextClientID += 1 }
+        return SimClient(id: "c\(nextClientID)", network: network)
+    }
+
+    /// Sends `init` to every node from its own client and runs until all answered.
+    /// Returns the ids of nodes that did not answer init_ok within 10 s (Maelstrom's limit).
+    @discardableResult
+    public func initialize() -> [String] {
+        var answered = Set<String>()
+        for id in nodeIDs {
+            let client = newClient()
+            let body: JSONValue = ["type": "init", "node_id": .string(id), "node_ids": .array(nodeIDs.map { .string($0) })]
+            client.call(id, body, timeout: .ms(10_000)) { reply in
+                if reply?["type"] == "init_ok" { answered.insert(id) }
+            }
+        }
+        events.run(until: now + .ms(10_000), while: { answered.count < nodeIDs.count })
+        return nodeIDs.filter { !answered.contains($0) }
+    }
+
+    /// Advances virtual time by `duration`, running everything due.
+    public func run(for duration: Micros) { events.run(until: now + duration) }
+
+    /// Runs until `condition` holds or `limit` of virtual time has passed; returns whether it held.
+    @discardableResult
+    public func run(until condition: () -> Bool, limit: Micros) -> Bool {
+        events.run(until: now + limit, while: { !condition() })
+        return condition()
+    }
+
+    /// Client ids that a node sent to after they were closed: each is a run-ending failure in
+    /// Maelstrom (it stops reading that node's stdout).
+    public var messagesToMissingIDs: [SimMessage] { network.undeliverable }
+}
+
+/// Keeps node log lines in memory (with virtual time and node), for failure reports.
+public final class LogCollector: @unchecked Sendable {
+    public let level: Logger.Level
+    public private(set) var lines: [String] = []
+    public var limit = 10_000
+    init(level: Logger.Level) { self.level = level }
+    func append(_ line: String) { if lines.count < limit { lines.append(line) } }
+}
+
+struct SimLogHandler: LogHandler {
+    let collector: LogCollector
+    unowned let events: EventQueue
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level
+
+    init(collector: LogCollector, events: EventQueue) {
+        self.collector = collector
+        self.events = events
+        logLevel = collector.level
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+             file: String, function: String, line: UInt) {
+        let node = self.metadata["node"].map { "\($0)" } ?? "?"
+        collector.append("[\(Double(events.now) / 1e6)s \(node) \(level)] \(message)")
+    }
+}

@@ -1,0 +1,165 @@
+import EVCore
+
+/// Maelstrom's built-in services (protocol reference §10), as endpoints on the simulated network.
+/// They get network latency like nodes but are never partitioned.
+public class SimService: Endpoint {
+    public let id: String
+    unowned let network: SimNetwork
+    public private(set) var requests = 0
+
+    init(id: String, network: SimNetwork) {
+        self.id = id
+        self.network = network
+        network.register(self)
+    }
+
+    public func deliver(_ message: SimMessage) {
+        guard let body = message.body, let msgID = body["msg_id"]?.int, let type = body["type"]?.string else { return }
+        requests += 1
+        var reply = handle(type: type, body: body, caller: message.src)
+        reply.append(("in_reply_to", .int(msgID)))
+        let envelope: JSONValue = ["src": .string(id), "dest": .string(message.src), "body": .object(reply)]
+        network.send(from: id, to: message.src, text: envelope.text)
+    }
+
+    func handle(type: String, body: JSONValue, caller: String) -> [(String, JSONValue)] {
+        Self.error(.notSupported, "unsupported request \(type)")
+    }
+
+    static func error(_ code: ErrorCode, _ text: String) -> [(String, JSONValue)] {
+        [("type", "error"), ("code", .int(code.rawValue)), ("text", .string(text))]
+    }
+}
+
+/// A key-value store state and the read/write/cas semantics all three kv services share.
+struct KVState {
+    var map: [JSONValue: JSONValue] = [:]
+
+    enum Outcome {
+        case reply([(String, JSONValue)])
+        case change([(String, JSONValue)], KVState)
+    }
+
+    func apply(type: String, body: JSONValue, createIfMissing: Bool = true) -> Outcome {
+        let key = body["key"] ?? .null
+        switch type {
+        case "read":
+            guard let v = map[key] else { return .reply(SimService.error(.keyDoesNotExist, "key does not exist")) }
+            return .reply([("type", "read_ok"), ("value", v)])
+        case "write":
+            let v = body["value"] ?? .null
+            if map[key] == v { return .reply([("type", "write_ok")]) }
+            var next = self
+            next.map[key] = v
+            return .change([("type", "write_ok")], next)
+        case "cas":
+            let from = body["from"] ?? .null, to = body["to"] ?? .null
+            let create = createIfMissing && (body["create_if_not_exists"] == .bool(true))
+            guard let current = map[key] else {
+                guard create else { return .reply(SimService.error(.keyDoesNotExist, "key does not exist")) }
+                var next = self
+                next.map[key] = to
+                return .change([("type", "cas_ok")], next)
+            }
+            guard current == from else {
+                return .reply(SimService.error(.preconditionFailed, "current value \(current) is not \(from)"))
+            }
+            if current == to { return .reply([("type", "cas_ok")]) }
+            var next = self
+            next.map[key] = to
+            return .change([("type", "cas_ok")], next)
+        default:
+            return .reply(SimService.error(.notSupported, "unsupported request \(type)"))
+        }
+    }
+}
+
+/// lin-kv: one state, every request applied atomically to the latest state.
+public final class LinKV: SimService {
+    var state = KVState()
+    public init(network: SimNetwork) { super.init(id: "lin-kv", network: network) }
+
+    override func handle(type: String, body: JSONValue, caller: String) -> [(String, JSONValue)] {
+        switch state.apply(type: type, body: body) {
+        case .reply(let r): return r
+        case .change(let r, let next): state = next; return r
+        }
+    }
+
+    public subscript(key: JSONValue) -> JSONValue? { state.map[key] }
+}
+
+/// seq-kv as Maelstrom 0.2.3+ implements it: the last 32 states are kept; each caller has a
+/// position; a request that would not change the state is answered from a state picked at random
+/// between the caller's position and the newest (so reads can be stale); a changing request is
+/// applied to the newest state and moves the caller there.
+public final class SeqKV: SimService {
+    static let historyLength = 32
+    private var states: [KVState] = [KVState()]
+    private var firstIndex = 0 // absolute index of states[0]
+    private var positions: [String: Int] = [:]
+    private var rng: SimRandom
+
+    public init(network: SimNetwork, rng: SimRandom) {
+        self.rng = rng
+        super.init(id: "seq-kv", network: network)
+    }
+
+    override func handle(type: String, body: JSONValue, caller: String) -> [(String, JSONValue)] {
+        let newest = firstIndex + states.count - 1
+        let position = max(positions[caller] ?? firstIndex, firstIndex)
+        let picked = rng.int(position...newest)
+        switch states[picked - firstIndex].apply(type: type, body: body) {
+        case .reply(let r):
+            positions[caller] = picked
+            return r
+        case .change:
+            // Re-executed against the newest state so that updates are never lost.
+            switch states[states.count - 1].apply(type: type, body: body) {
+            case .reply(let r):
+                positions[caller] = newest
+                return r
+            case .change(let r, let next):
+                states.append(next)
+                if states.count > Self.historyLength { states.removeFirst(); firstIndex += 1 }
+                positions[caller] = firstIndex + states.count - 1
+                return r
+            }
+        }
+    }
+
+    public subscript(key: JSONValue) -> JSONValue? { states.last!.map[key] }
+}
+
+/// lww-kv as the 0.2.x code behaves: two replicas, each request served by a random one, and the
+/// replicas never merge. Evnode does not build on it; it exists so that nodes that do can be
+/// shown to fail.
+public final class LWWKV: SimService {
+    private var replicas = [KVState(), KVState()]
+    private var rng: SimRandom
+
+    public init(network: SimNetwork, rng: SimRandom) {
+        self.rng = rng
+        super.init(id: "lww-kv", network: network)
+    }
+
+    override func handle(type: String, body: JSONValue, caller: String) -> [(String, JSONValue)] {
+        let i = rng.int(0...(replicas.count - 1))
+        switch replicas[i].apply(type: type, body: body, createIfMissing: false) {
+        case .reply(let r): return r
+        case .change(let r, let next): replicas[i] = next; return r
+        }
+    }
+}
+
+/// lin-tso: a strictly increasing timestamp oracle.
+public final class LinTSO: SimService {
+    private var next = 0
+    public init(network: SimNetwork) { super.init(id: "lin-tso", network: network) }
+
+    override func handle(type: String, body: JSONValue, caller: String) -> [(String, JSONValue)] {
+        guard type == "ts" else { return Self.error(.notSupported, "unsupported request \(type)") }
+        defer { next += 1 }
+        return [("type", "ts_ok"), ("ts", .int(next))]
+    }
+}
