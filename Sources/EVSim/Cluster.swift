@@ -3,7 +3,7 @@ import Logging
 import Workloads
 
 /// Settings of one simulated cluster (Maelstrom's --node-count, --latency, --latency-dist).
-public struct ClusterConfig: Sendable {
+public struct ClusterConfig {
     public var nodeCount = 1
     public var latency: Micros = 0
     public var distribution: LatencyDistribution = .constant
@@ -14,6 +14,9 @@ public struct ClusterConfig: Sendable {
     public var logLevel: Logger.Level = .warning
     /// Virtual wall clock at time 0 (nodes read it through `Node.wallClock`).
     public var wallClockOrigin: Micros = 1_700_000_000_000_000
+    /// Replaces evnode's router on every node, e.g. with a deliberately broken handler that a
+    /// checker must catch. nil runs the real workloads.
+    public var handlerFactory: ((_ nodeID: String) -> MessageHandler)?
 
     public init(nodeCount: Int = 1, latency: Micros = 0, seed: UInt64 = 1) {
         self.nodeCount = nodeCount
@@ -54,8 +57,8 @@ public final class Cluster {
         let queue = events
         for id in nodeIDs {
             let logger = Logger(label: "evnode") { _ in SimLogHandler(collector: collector, events: queue) }
-            let node = SimNode(id: id, network: network,
-                               router: Router(forced: config.forcedWorkload, config: config.workloads),
+            let handler = config.handlerFactory?(id) ?? Router(forced: config.forcedWorkload, config: config.workloads)
+            let node = SimNode(id: id, network: network, handler: handler,
                                wallClockOrigin: config.wallClockOrigin, logger: logger)
             network.register(node)
             nodes.append(node)

@@ -6,21 +6,23 @@ import Workloads
 /// network as its transport.
 public final class SimNode: Transport, Endpoint {
     public let id: String
-    public let router: Router
+    /// evnode's `Router`, or whatever handler the cluster was configured with.
+    public let handler: MessageHandler
+    public var router: Router? { handler as? Router }
     public private(set) var node: Node!
     private unowned let network: SimNetwork
     private var events: EventQueue { network.events }
     private let wallClockOrigin: Micros
     private var wakeAt: Micros?
 
-    public init(id: String, network: SimNetwork, router: Router, wallClockOrigin: Micros, logger: Logger) {
+    public init(id: String, network: SimNetwork, handler: MessageHandler, wallClockOrigin: Micros, logger: Logger) {
         self.id = id
         self.network = network
-        self.router = router
+        self.handler = handler
         self.wallClockOrigin = wallClockOrigin
         var nodeLogger = logger
         nodeLogger[metadataKey: "node"] = "\(id)"
-        node = Node(transport: self, handler: router, logger: nodeLogger)
+        node = Node(transport: self, handler: handler, logger: nodeLogger)
     }
 
     public var now: Micros { events.now }
