@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "EVCoreTests", dependencies: ["EVCore"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workloads", "EVSim", "EVCore"]),
         .testTarget(name: "EVSimTests", dependencies: ["EVSim", "Workloads", "EVCore"]),
-        .testTarget(name: "ProcessTests", dependencies: ["EVCore"]),
+        .testTarget(name: "ProcessTests", dependencies: ["EVCore", "evnode"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -92,10 +92,11 @@ public enum JSONValue: Hashable, Sendable {
     }
 }
 
-extension JSONValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
+extension JSONValue: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
 {
     public init(integerLiteral v: Int) { self = .int(v) }
+    public init(floatLiteral v: Double) { self = .double(v) }
     public init(stringLiteral v: String) { self = .string(v) }
     public init(booleanLiteral v: Bool) { self = .bool(v) }
     public init(arrayLiteral items: JSONValue...) { self = .array(items) }

@@ -43,7 +43,7 @@ public struct LineSplitter {
                 return
             }
             if discarding {
-                discardedLength += piece.count
+                accumulate(piece)
                 finishOversized(onEvent)
             } else if partial.isEmpty {
                 if piece.count > maxLineBytes {
@@ -79,13 +79,15 @@ public struct LineSplitter {
     private mutating func accumulate(_ piece: UnsafeRawBufferPointer) {
         if discarding {
             discardedLength += piece.count
+            let keep = max(0, Self.oversizedPrefixBytes - partial.readableBytes)
+            partial.append(UnsafeRawBufferPointer(rebasing: piece.prefix(keep)))
         } else if partial.readableBytes + piece.count > maxLineBytes {
             // Switch to skipping: keep only the prefix for the error report.
+            discardedLength = partial.readableBytes + piece.count
             let keep = max(0, Self.oversizedPrefixBytes - partial.readableBytes)
             if partial.readableBytes > Self.oversizedPrefixBytes {
                 partial.truncate(to: Self.oversizedPrefixBytes)
             }
-            discardedLength = partial.readableBytes + piece.count
             partial.append(UnsafeRawBufferPointer(rebasing: piece.prefix(keep)))
             discarding = true
         } else {

@@ -18,6 +18,8 @@ public final class EventLoop: Transport {
     private let loop: OpaquePointer
     private let logger: Logger
     private var splitter: LineSplitter
+    /// Kept outside the splitter: its callbacks run while the splitter is being mutated.
+    private let maxLineBytes: Int
     private let stdinWatcher = UnsafeMutablePointer<ev_io>.allocate(capacity: 1)
     private let stdoutWatcher = UnsafeMutablePointer<ev_io>.allocate(capacity: 1)
     private let timer = UnsafeMutablePointer<ev_timer>.allocate(capacity: 1)
@@ -38,6 +40,7 @@ public final class EventLoop: Transport {
     public init(maxLineBytes: Int, logger: Logger) {
         self.logger = logger
         splitter = LineSplitter(maxLineBytes: maxLineBytes)
+        self.maxLineBytes = maxLineBytes
         loop = evshim_default_loop()
         signal(SIGPIPE, SIG_IGN)
         refreshClock()
@@ -139,7 +142,7 @@ public final class EventLoop: Transport {
         switch event {
         case .line(let bytes): node.receive(line: bytes)
         case .oversized(let prefix, let length):
-            node.rejectOversized(prefix: prefix, length: length, limit: splitter.maxLineBytes)
+            node.rejectOversized(prefix: prefix, length: length, limit: maxLineBytes)
         }
     }
 
