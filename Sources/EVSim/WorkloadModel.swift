@@ -30,6 +30,10 @@ public struct Operation: Sendable {
     public var outcome: Outcome?
     /// Part of the final phase (after heal + recovery wait).
     public var isFinal: Bool
+    /// Positions of the invocation and the completion in the run's event order (Jepsen's history
+    /// :index), set by the runner; -1 in histories built by hand, where checkers order by time.
+    public var invokeIndex = -1
+    public var completeIndex = -1
 
     public init(process: Int, worker: Int, node: String, client: String, f: String, value: JSONValue,
                 invokedAt: Micros, isFinal: Bool = false) {

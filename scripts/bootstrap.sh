@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: install what is missing, build release, then run every
+# challenge — under real Maelstrom when it is installed, otherwise in evnode's simulator,
+# writing results/<challenge>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build -c release
+if command -v maelstrom >/dev/null 2>&1 || [ -n "${MAELSTROM:-}" ]; then
+  exec scripts/maelstrom-all.sh
+fi
+echo "bootstrap: Maelstrom not found; running the challenges in the built-in simulator"
+exec .build/release/evsim all --out results
