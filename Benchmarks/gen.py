@@ -5,8 +5,8 @@
   gen.py echo N                   init + N echo requests from c1
   gen.py broadcast N              1-node cluster: init, topology, N broadcasts, a read after every 100
   gen.py broadcast-init           init + topology only (callgrind baseline of the broadcast stream)
-  gen.py broadcast-peers N        5-node cluster seen from n0: client broadcasts and reads mixed with
-                                  messages from peers n1..n4 (their own broadcasts and replies to n0)
+  gen.py broadcast-peers N        5-node cluster seen from n0 (the hub): client broadcasts and reads
+                                  mixed with its peers' bc_batch / bc_ack traffic (memcheck input)
 
 Broadcast values cycle through 0..999 so that a read's reply stays bounded (Maelstrom's values are
 unique, but then every read would return everything so far and the stream would grow as N squared).
@@ -50,26 +50,32 @@ def broadcast(n, out):
 
 
 def broadcast_peers(n, out):
-    """What n0 of a 5-node cluster sees: client traffic plus its peers' gossip (a few shapes a
-    broadcast implementation may use) and replies to n0's own requests (msg_ids 1..), some of them
-    for ids n0 never sent."""
+    """What n0, the hub of a 5-node cluster, sees: client broadcasts and reads mixed with its
+    leaves' traffic (Broadcast.swift's PeerLinks: `bc_batch` {from, v, ack} and `bc_ack` {ack}),
+    including duplicates, a gap, acks for more than was sent and a few malformed peer messages."""
     out.write(INIT_5)
     out.write(TOPOLOGY_5)
     peers = ["n1", "n2", "n3", "n4"]
+    next_seq = {p: 0 for p in peers}
     msg_id = 2
     for i in range(1, n + 1):
         msg_id += 1
         out.write(f'{{"id":{msg_id},"src":"c1","dest":"n0","body":{{"type":"broadcast","msg_id":{msg_id},'
                   f'"message":{i}}}}}\n')
         p = peers[i % 4]
-        out.write(f'{{"id":{msg_id}0,"src":"{p}","dest":"n0","body":{{"type":"broadcast","msg_id":{i},'
-                  f'"message":{1000000 + i}}}}}\n')
-        if i % 3 == 0:
-            out.write(f'{{"src":"{p}","dest":"n0","body":{{"type":"broadcast_ok","in_reply_to":{i}}}}}\n')
-        if i % 5 == 0:
-            out.write(f'{{"src":"{p}","dest":"n0","body":{{"type":"bc_sync","msg_id":{i},'
-                      f'"messages":[{i},{i + 1},{2000000 + i}]}}}}\n')
-            out.write(f'{{"src":"{p}","dest":"n0","body":{{"type":"bc_sync_ok","in_reply_to":{i}}}}}\n')
+        seq = next_seq[p]
+        if i % 97 == 0:
+            seq += 5  # a gap: held back until the missing entries arrive (they never do here)
+        elif i % 89 == 0:
+            seq = max(0, seq - 1)  # a duplicate
+        else:
+            next_seq[p] += 1
+        out.write(f'{{"src":"{p}","dest":"n0","body":{{"type":"bc_batch","from":{seq},'
+                  f'"v":[{1000000 + i}],"ack":{i // 8}}}}}\n')
+        if i % 7 == 0:
+            out.write(f'{{"src":"{p}","dest":"n0","body":{{"type":"bc_ack","ack":{i // 4}}}}}\n')
+        if i % 501 == 0:
+            out.write(f'{{"src":"{p}","dest":"n0","body":{{"type":"bc_batch","from":"x","v":7}}}}\n')
         if i % 10 == 0:
             msg_id += 1
             out.write(f'{{"id":{msg_id},"src":"c2","dest":"n0","body":{{"type":"read","msg_id":{msg_id}}}}}\n')

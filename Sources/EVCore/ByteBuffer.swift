@@ -58,6 +58,18 @@ public final class ByteBuffer {
         writeIndex += bytes.count
     }
 
+    /// Appends into room that `reserve` has already made: no capacity check.
+    @inline(__always) func appendReserved(_ byte: UInt8) {
+        storage[writeIndex] = byte
+        writeIndex += 1
+    }
+
+    /// Appends `count` bytes from `bytes` into room that `reserve` has already made.
+    @inline(__always) func appendReserved(_ bytes: UnsafePointer<UInt8>, count: Int) {
+        (storage + writeIndex).initialize(from: bytes, count: count)
+        writeIndex += count
+    }
+
     public func append(_ string: String) {
         var s = string
         s.withUTF8 { append(UnsafeRawBufferPointer($0)) }

@@ -27,6 +27,8 @@ public struct JSONWriter {
     @inlinable public mutating func field(_ k: String, _ v: JSON) { key(k); writeJSON(v) }
     @inlinable public mutating func field(_ k: String, _ v: JSONValue) { key(k); write(v) }
     @inlinable public mutating func fieldNull(_ k: String) { key(k); writeNull() }
+    /// A member whose key is already serialized, quotes and colon included (Node's fixed keys).
+    mutating func field(rawKey: UnsafeRawBufferPointer, _ v: Int) { separator(); out.append(rawKey); writeInt(v) }
     /// A member whose value is already-serialized JSON text.
     @inlinable public mutating func field(_ k: String, rawJSON: UnsafeRawBufferPointer) { key(k); out.append(rawJSON) }
 
@@ -112,32 +114,68 @@ public struct JSONWriter {
 
     /// A JSON string literal; escapes only what JSON requires (quote, backslash, control bytes).
     @inlinable public func writeString(_ s: String) {
+        // Native strings (small ones included) always give contiguous UTF-8 without a copy.
+        if s.utf8.withContiguousStorageIfAvailable({ writeString(utf8: UnsafeRawBufferPointer($0)) }) != nil { return }
         var s = s
         s.withUTF8 { writeString(utf8: UnsafeRawBufferPointer($0)) }
     }
 
     public func writeString(utf8 bytes: UnsafeRawBufferPointer) {
-        out.reserve(bytes.count + 2)
-        out.append(UInt8(ascii: "\""))
-        var runStart = 0
-        for (i, b) in bytes.enumerated() where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
-            out.append(UnsafeRawBufferPointer(rebasing: bytes[runStart..<i]))
-            runStart = i + 1
-            switch b {
-            case UInt8(ascii: "\""): out.append(StaticBytes.escapedQuote)
-            case UInt8(ascii: "\\"): out.append(StaticBytes.escapedBackslash)
-            case 0x0A: out.append(StaticBytes.escapedNewline)
-            case 0x0D: out.append(StaticBytes.escapedReturn)
-            case 0x09: out.append(StaticBytes.escapedTab)
-            default:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(StaticBytes.escapedUnicodePrefix)
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 0xF)])
+        let count = bytes.count
+        out.reserve(count + 2)
+        out.appendReserved(UInt8(ascii: "\""))
+        if let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) {
+            var plain = JSONWriter.plainPrefixLength(base, count)
+            out.appendReserved(base, count: plain)
+            // The rest, if any: runs of plain bytes copied whole, escapes in between.
+            var runStart = plain
+            while plain < count {
+                let b = base[plain]
+                plain += 1
+                if !JSONWriter.needsEscape(b) { continue }
+                out.append(UnsafeRawBufferPointer(start: base + runStart, count: plain - 1 - runStart))
+                writeEscape(b)
+                runStart = plain
             }
+            out.append(UnsafeRawBufferPointer(start: base + runStart, count: count - runStart))
         }
-        out.append(UnsafeRawBufferPointer(rebasing: bytes[runStart...]))
         out.append(UInt8(ascii: "\""))
+    }
+
+    @inline(__always) static func needsEscape(_ b: UInt8) -> Bool {
+        b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\")
+    }
+
+    /// How many leading bytes need no escaping. Eight bytes at a time while it can: a word holds
+    /// a byte to escape exactly when one of three "has a zero byte" bit tests fires.
+    @inline(__always) static func plainPrefixLength(_ p: UnsafePointer<UInt8>, _ count: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highBits: UInt64 = 0x8080_8080_8080_8080
+        var i = 0
+        while i + 8 <= count {
+            let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+            let control = (w &- ones &* 0x20) & ~w                  // a byte below 0x20
+            let q = w ^ (ones &* UInt64(UInt8(ascii: "\""))), quote = (q &- ones) & ~q
+            let b = w ^ (ones &* UInt64(UInt8(ascii: "\\"))), backslash = (b &- ones) & ~b
+            if (control | quote | backslash) & highBits != 0 { break }
+            i += 8
+        }
+        while i < count && !needsEscape(p[i]) { i += 1 }
+        return i
+    }
+
+    private func writeEscape(_ b: UInt8) {
+        switch b {
+        case UInt8(ascii: "\""): out.append(StaticBytes.escapedQuote)
+        case UInt8(ascii: "\\"): out.append(StaticBytes.escapedBackslash)
+        case 0x0A: out.append(StaticBytes.escapedNewline)
+        case 0x0D: out.append(StaticBytes.escapedReturn)
+        case 0x09: out.append(StaticBytes.escapedTab)
+        default:
+            let hex = StaticBytes.hexDigits
+            out.append(StaticBytes.escapedUnicodePrefix)
+            out.append(hex[Int(b >> 4)])
+            out.append(hex[Int(b & 0xF)])
+        }
     }
 
     /// Serializes a jansson value (any type) with jansson's own encoder.
@@ -169,6 +207,13 @@ public struct JSONWriter {
     @usableFromInline static let escapedReturn = UnsafeRawBufferPointer(staticString: "\\r")
     @usableFromInline static let escapedTab = UnsafeRawBufferPointer(staticString: "\\t")
     @usableFromInline static let escapedUnicodePrefix = UnsafeRawBufferPointer(staticString: "\\u00")
+    @usableFromInline static let hexDigits = UnsafeRawBufferPointer(staticString: "0123456789abcdef")
+    // Node's envelope, in pieces: {"src":…,"dest":…,"body":{…}}\n
+    static let srcKey = UnsafeRawBufferPointer(staticString: "{\"src\":")
+    static let destKey = UnsafeRawBufferPointer(staticString: ",\"dest\":")
+    static let bodyKey = UnsafeRawBufferPointer(staticString: ",\"body\":")
+    static let closeEnvelope = UnsafeRawBufferPointer(staticString: "}\n")
+    static let inReplyToKey = UnsafeRawBufferPointer(staticString: "\"in_reply_to\":")
 }
 
 extension UnsafeRawBufferPointer {

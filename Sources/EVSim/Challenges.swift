@@ -31,7 +31,10 @@ public struct Challenge {
     }
 
     /// `maelstrom test …` as the challenge page prints it (binary shown as BIN).
-    public var maelstromCommand: String {
+    public var maelstromCommand: String { maelstromCommand(for: spec) }
+
+    /// The command a (possibly adjusted) spec of this challenge stands for.
+    public func maelstromCommand(for spec: TestSpec) -> String {
         "maelstrom test " + spec.maelstromArguments(workload: workload) + (extraArguments.isEmpty ? "" : " " + extraArguments)
     }
 
@@ -75,6 +78,14 @@ public enum Challenges {
             .broadcast3dPartition,
             .broadcast3e,
             // "4" (g-counter), "5a"–"5c" (kafka) and "6a"–"6c" (txn) go here.
+            .gCounter4,
+            .kafka5a,
+            .kafka5b,
+            .kafka5c,
+            .txn6a,
+            .txn6bNoFault,
+            .txn6b,
+            .txn6c,
         ]
     }
 

@@ -56,14 +56,20 @@ public enum PartitionShape: String, CaseIterable, Sendable {
         return pairs
     }
 
-    /// Human-readable components, e.g. "[n3] | [n0 n1 n2 n4]" (for logs and summaries).
+    /// A clean cut as its groups, e.g. "[n3] | [n0 n1 n2 n4]"; otherwise (majorities-ring, a
+    /// one-sided grudge) who drops whom, e.g. "n0-x-{n2,n3} …". For the nemesis log.
     static func describe(_ pairs: Set<SimNetwork.Pair>, nodes: [String]) -> String {
-        var cutOff: [String] = []
-        for r in nodes {
-            let blocked = nodes.filter { pairs.contains(SimNetwork.Pair(receiver: r, sender: $0)) }
-            if !blocked.isEmpty { cutOff.append("\(r)-x-{\(blocked.joined(separator: ","))}") }
-        }
-        return cutOff.isEmpty ? "no-op" : cutOff.joined(separator: " ")
+        guard !pairs.isEmpty else { return "no-op" }
+        let hears = nodes.map { r in nodes.filter { !pairs.contains(SimNetwork.Pair(receiver: r, sender: $0)) } }
+        var groups: [[String]] = []
+        for group in hears where !groups.contains(group) { groups.append(group) }
+        let clean = groups.reduce(0) { $0 + $1.count } == nodes.count
+            && zip(nodes, hears).allSatisfy { node, group in group.allSatisfy { hears[nodes.firstIndex(of: $0)!] == group } && group.contains(node) }
+        if clean { return groups.map { "[" + $0.joined(separator: " ") + "]" }.joined(separator: " | ") }
+        return zip(nodes, hears).compactMap { node, group in
+            let dropped = nodes.filter { !group.contains($0) }
+            return dropped.isEmpty ? nil : "\(node)-x-{\(dropped.joined(separator: ","))}"
+        }.joined(separator: " ")
     }
 }
 

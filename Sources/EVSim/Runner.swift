@@ -23,6 +23,8 @@ public final class Runner {
     private var netPerSecond: [(servers: Int, clients: Int)] = []
     private var phases = TestResult.Phases()
     private var setupErrors: [String] = []
+    /// Problems of the run itself (an operation that never completed): the run is invalid.
+    private var harnessErrors: [String] = []
     private var finished = false
 
     // Generator state (Jepsen's stagger around the workload generator, inside a time limit).
@@ -51,6 +53,7 @@ public final class Runner {
         var config = ClusterConfig(nodeCount: spec.nodeCount, latency: .ms(spec.latencyMS), seed: spec.seed)
         config.distribution = spec.latencyDistribution
         config.workloads = spec.workloads
+        model.configure(&config.workloads)
         config.handlerFactory = spec.handlerFactory
         cluster = Cluster(config)
         // The runner's own stream, independent of the cluster's, so adding a draw in a node or
@@ -131,7 +134,7 @@ public final class Runner {
         let ceiling = loadEndsAt + spec.clientTimeout * 2 + spec.recoveryWait + .seconds(600)
         cluster.events.run(until: ceiling, while: { !finished })
         if !finished {
-            setupErrors.append("run did not finish by \(Double(ceiling) / 1e6) s: some operation never completed")
+            harnessErrors.append("run did not finish by \(Double(ceiling) / 1e6) s: some operation never completed")
         }
     }
 
@@ -150,9 +153,14 @@ public final class Runner {
             }
             return
         }
-        let free = workers.filter { !$0.busy }
-        guard !free.isEmpty else { return } // a completion calls pump again
-        let worker = free[rng.int(0...free.count - 1)]
+        let freeCount = workers.reduce(0) { $0 + ($1.busy ? 0 : 1) }
+        guard freeCount > 0 else { return } // a completion calls pump again
+        var pick = rng.int(0...freeCount - 1)
+        let worker = workers.first { w in
+            guard !w.busy else { return false }
+            defer { pick -= 1 }
+            return pick == 0
+        }!
         let (f, value) = model.nextOperation(worker: worker.index, rng: &rng)
         // Jepsen's stagger: the next op is due a uniform [0, 2/rate] after this one.
         nextOpTime = now + Micros(rng.unit() * 2_000_000 / spec.rate)
@@ -183,7 +191,7 @@ public final class Runner {
         phases.finalStart = cluster.now
         var remaining = workers.count
         for worker in workers {
-            runFinal(worker, model.finalOperations(worker: worker.index)[...]) { [unowned self] in
+            runFinal(worker, completed: 0) { [unowned self] in
                 remaining -= 1
                 if remaining == 0 { finish() }
             }
@@ -191,11 +199,14 @@ public final class Runner {
         if workers.isEmpty { finish() }
     }
 
-    private func runFinal(_ worker: Worker, _ ops: ArraySlice<(f: String, value: JSONValue)>, done: @escaping () -> Void) {
-        guard let first = ops.first else { return done() }
-        invoke(worker, f: first.f, value: first.value, isFinal: true) { [unowned self] in
-            runFinal(worker, ops.dropFirst(), done: done)
+    private func runFinal(_ worker: Worker, completed: Int, done: @escaping () -> Void) {
+        guard let next = model.nextFinalOperation(worker: worker.index, completed: completed) else { return done() }
+        let start = { [unowned self] in
+            invoke(worker, f: next.f, value: next.value, isFinal: true) { [unowned self] in
+                runFinal(worker, completed: completed + 1, done: done)
+            }
         }
+        if next.after > 0 { cluster.events.schedule(after: next.after, start) } else { start() }
     }
 
     private func finish() { finished = true }
@@ -261,6 +272,10 @@ public final class Runner {
         let workload = history.isEmpty && !setupErrors.isEmpty
             ? CheckResult(validity: .unknown, details: ["valid?": ":unknown", "error": "no history"])
             : model.check(history)
+        if !harnessErrors.isEmpty {
+            checks.append(("harness", CheckResult(validity: .invalid, details: [
+                "valid?": false, "errors": .array(harnessErrors.map { .string($0) })])))
+        }
         checks += [("stats", stats), ("availability", availability), ("net", net),
                    ("workload", workload), ("undeliverable", undeliverable)]
         let validity = Validity.combine(checks.map(\.1.validity))

@@ -76,51 +76,78 @@ public enum SetFullChecker {
             }
         }
 
-        // Successful reads.
-        struct Read { let invoke: Mark; let complete: Mark; let values: Set<Int> }
-        var reads: [Read] = []
+        // Dense indices for attempted values (broadcast values are 0, 1, 2, …: an array lookup).
+        var slotOf: [Int: Int] = [:]
+        for (i, v) in order.enumerated() { slotOf[v] = i }
+        let maxValue = order.max() ?? -1
+        let denseTable: [Int]? = order.allSatisfy({ $0 >= 0 }) && maxValue < 4 * order.count + 1024
+            ? { var t = [Int](repeating: -1, count: maxValue + 1); for (i, v) in order.enumerated() { t[v] = i }; return t }()
+            : nil
+        func slot(_ v: Int) -> Int {
+            if let denseTable { return v >= 0 && v < denseTable.count ? denseTable[v] : -1 }
+            return slotOf[v] ?? -1
+        }
+        let count = order.count
+        let words = (count + 63) / 64
+
+        // Present: known (first completion) and last present (latest invocation) per value, in one
+        // pass over the reads' contents; each read's membership is kept as a bitset for "absent".
+        var knownKey = order.map { known[$0]?.key ?? Int64.max }
+        var knownTime = order.map { known[$0]?.time ?? -1 }
+        var presentKey = [Int64](repeating: -1, count: count)
+        var readInvokeKey: [Int64] = [], readInvokeTime: [Micros] = [], readCompleteKey: [Int64] = []
+        var bits: [UInt64] = []
+        var stamp = [Int](repeating: -1, count: count), multiplicity = [Int](repeating: 0, count: count)
         var duplicated: [Int: Int] = [:]
         var unexpected = Set<Int>()
         for op in history where op.f == readF {
             guard case .ok(let value)? = op.outcome, let done = completion(op) else { continue }
-            var counts: [Int: Int] = [:]
+            let readNo = readInvokeKey.count
+            let inv = invoke(op)
+            readInvokeKey.append(inv.key)
+            readInvokeTime.append(inv.time)
+            readCompleteKey.append(done.key)
+            bits.append(contentsOf: repeatElement(0, count: words))
             for item in value.array ?? [] {
                 guard let v = item.int else { continue }
-                counts[v, default: 0] += 1
+                let i = slot(v)
+                guard i >= 0 else { unexpected.insert(v); continue }
+                if stamp[i] == readNo {
+                    multiplicity[i] += 1
+                    duplicated[v] = max(duplicated[v] ?? 0, multiplicity[i])
+                    continue
+                }
+                stamp[i] = readNo
+                multiplicity[i] = 1
+                bits[readNo * words + i / 64] |= 1 << UInt64(i % 64)
+                if done.key < knownKey[i] { knownKey[i] = done.key; knownTime[i] = done.time }
+                if inv.key > presentKey[i] { presentKey[i] = inv.key }
             }
-            for (v, times) in counts {
-                if times > 1 { duplicated[v] = max(duplicated[v] ?? 0, times) }
-                if addInvoked[v] == nil { unexpected.insert(v) }
-            }
-            reads.append(Read(invoke: invoke(op), complete: done, values: Set(counts.keys)))
         }
 
         var elements: [Element] = []
-        elements.reserveCapacity(order.count)
-        for v in order {
-            var knownMark = known[v]
-            var lastPresent: Mark?
-            var lastAbsent: Mark?
-            let attempted = addInvoked[v]!
-            for r in reads {
-                if r.values.contains(v) {
-                    if knownMark.map({ r.complete.key < $0.key }) ?? true { knownMark = r.complete }
-                    if lastPresent.map({ r.invoke.key > $0.key }) ?? true { lastPresent = r.invoke }
-                } else if attempted.key < r.complete.key {
-                    if lastAbsent.map({ r.invoke.key > $0.key }) ?? true { lastAbsent = r.invoke }
+        elements.reserveCapacity(count)
+        let readCount = readInvokeKey.count
+        for (i, v) in order.enumerated() {
+            // Last absent: the latest-invoked read lacking the value that completed after the add
+            // was invoked.
+            let attemptedKey = addInvoked[v]!.key
+            var absentKey: Int64 = -1, absentTime: Micros = 0
+            let word = i / 64, mask: UInt64 = 1 << UInt64(i % 64)
+            for r in 0..<readCount where bits[r * words + word] & mask == 0 {
+                if readCompleteKey[r] > attemptedKey, readInvokeKey[r] > absentKey {
+                    absentKey = readInvokeKey[r]
+                    absentTime = readInvokeTime[r]
                 }
             }
-            let stable = lastPresent != nil && (lastAbsent.map { $0.key < lastPresent!.key } ?? true)
-            var lost = false
-            if !stable, let k = knownMark, let absent = lastAbsent {
-                lost = (lastPresent.map { $0.key < absent.key } ?? true) && k.key < absent.key
-            }
+            let isKnown = knownKey[i] != Int64.max
+            let stable = presentKey[i] >= 0 && absentKey < presentKey[i]
+            let lost = !stable && isKnown && absentKey >= 0 && presentKey[i] < absentKey && knownKey[i] < absentKey
             var latency: Micros?
-            if stable, let k = knownMark {
-                latency = lastAbsent.map { max(0, $0.time - k.time) } ?? 0
-            }
+            if stable { latency = absentKey >= 0 ? max(0, absentTime - knownTime[i]) : 0 }
             elements.append(Element(value: v, outcome: stable ? .stable : (lost ? .lost : .neverRead),
-                                    knownTime: knownMark?.time, lastAbsentTime: lastAbsent?.time,
+                                    knownTime: isKnown ? knownTime[i] : nil,
+                                    lastAbsentTime: absentKey >= 0 ? absentTime : nil,
                                     stableLatency: latency))
         }
 

@@ -2,8 +2,8 @@ import EVCore
 
 /// A 64-bit FNV-1a style digest over every message a run sends (send time, then the line). Two
 /// runs with the same seed must produce the same digest; a different seed almost surely changes it.
-/// Stable across processes and platforms (unlike Swift's seeded `Hasher`), so it can be printed
-/// and compared between a failing run and its replay.
+/// Stable across processes (unlike Swift's seeded `Hasher`; words are read little-endian on the
+/// platforms we run), so it can be printed and compared between a failing run and its replay.
 public struct TraceHash: Sendable, Equatable {
     public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
     public private(set) var messages = 0

@@ -83,11 +83,20 @@ public protocol WorkloadModel: AnyObject {
     /// Requests sent once to each node after init, before the load starts (e.g. topology).
     func setupRequests(nodeIDs: [String]) -> [(node: String, body: JSONValue)]
 
+    /// Adjusts the node tunables of this run before the cluster starts (e.g. installs a probe
+    /// the checker reads). Default: nothing.
+    func configure(_ workloads: inout WorkloadConfig)
+
     /// The next operation for a free worker: its function and invocation value.
     func nextOperation(worker: Int, rng: inout SimRandom) -> (f: String, value: JSONValue)
 
     /// The final-phase operations of a worker (empty without a final phase).
     func finalOperations(worker: Int) -> [(f: String, value: JSONValue)]
+
+    /// The final-phase operation a worker runs after `completed` of them, with the pause before
+    /// it, or nil when the worker is done; lets a model decide as it goes (kafka polls until it
+    /// has caught up). Default: `finalOperations(worker:)` in order, without pauses.
+    func nextFinalOperation(worker: Int, completed: Int) -> (f: String, value: JSONValue, after: Micros)?
 
     /// Performs one operation with `call` (one RPC to the worker's node; a nil reply is a
     /// timeout) and reports its outcome exactly once through `complete`.
@@ -103,7 +112,12 @@ public extension WorkloadModel {
     var hasFinalPhase: Bool { false }
     var reusableClients: Bool { false }
     func setupRequests(nodeIDs: [String]) -> [(node: String, body: JSONValue)] { [] }
+    func configure(_ workloads: inout WorkloadConfig) {}
     func finalOperations(worker: Int) -> [(f: String, value: JSONValue)] { [] }
+    func nextFinalOperation(worker: Int, completed: Int) -> (f: String, value: JSONValue, after: Micros)? {
+        let ops = finalOperations(worker: worker)
+        return completed < ops.count ? (ops[completed].f, ops[completed].value, 0) : nil
+    }
 }
 
 /// Maps an RPC reply to an outcome the way Maelstrom's clients do (reference §4.4): *_ok → :ok

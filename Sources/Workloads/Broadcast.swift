@@ -30,7 +30,7 @@ public final class Broadcast: Workload {
     public let values = BroadcastValues()
     public let links: PeerLinks<BroadcastValues>
     public let hub: String
-    public var isHub: Bool { hub == node.id }
+    public let isHub: Bool
     private unowned let node: Node
     private let selfIndex: Int
 
@@ -39,9 +39,10 @@ public final class Broadcast: Workload {
         self.config = config.broadcast
         selfIndex = node.nodeIDs.firstIndex(of: node.id) ?? -1
         hub = node.nodeIDs.first ?? node.id
+        isHub = hub == node.id
         links = PeerLinks(node: node, log: values, dataType: Self.dataType, ackType: Self.ackType,
                           config: config.broadcast.link)
-        if node.id == hub {
+        if isHub {
             for peer in node.peers { links.open(to: peer, flushInterval: self.config.hubFlushInterval) }
         } else {
             links.open(to: hub, flushInterval: self.config.leafFlushInterval)

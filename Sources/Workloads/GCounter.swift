@@ -35,6 +35,8 @@ public final class GCounter: Workload {
         /// Period of seq-kv exchanges while some peer is cut off.
         public var seqKVInterval: Micros = .ms(1000)
         public var seqKVTimeout: Micros = .ms(1000)
+        /// Observes value changes (the simulator measures convergence with it).
+        public var probe: GCounterProbe?
         public init() {}
     }
 
@@ -78,6 +80,17 @@ public final class GCounter: Workload {
     /// The counter's value as this node knows it.
     public var value: Int { counts.reduce(0) { $0 &+ $1.value } }
 
+    private var lastReportedValue = 0
+
+    private func valueMayHaveChanged() {
+        guard let probe = config.probe else { return }
+        let v = value
+        if v != lastReportedValue {
+            lastReportedValue = v
+            probe.valueChanged(on: node.id, at: node.now, to: v)
+        }
+    }
+
     public func handle(_ m: Message) {
         switch m.type {
         case "add": handleAdd(m)
@@ -101,6 +114,7 @@ public final class GCounter: Workload {
             return
         }
         node.reply(to: req, type: "add_ok")
+        valueMayHaveChanged()
         for peer in links.keys.sorted() { flush(peer) }
     }
 
@@ -123,12 +137,19 @@ public final class GCounter: Workload {
             return
         }
         stats.gossipReceived += 1
-        link.received(vector: vector, seq: seq, ack: ack)
+        link.received(vector: vector, seq: seq, ack: ack, now: node.now)
         if Entry.merge(&counts, vector) {
+            valueMayHaveChanged()
             for p in links.keys.sorted() { flush(p) }
         } else {
             flush(peer) // perhaps only an acknowledgement is owed
         }
+    }
+
+    /// A live peer answers within its gossip interval; twice that without a word means trouble.
+    /// Returns since when our news has waited for the silent peer (nil: the peer is not silent).
+    private func silentSince(_ link: PeerLink) -> Micros? {
+        link.silentSince(now: node.now, threshold: 2 * config.gossipInterval)
     }
 
     /// Sends to `peer` now if it is owed something and the rate limit allows, else arms its timer.
@@ -138,9 +159,11 @@ public final class GCounter: Workload {
             if let t = link.timer { node.cancel(t); link.timer = nil }
             return
         }
-        // A peer that has not acknowledged our news is slow or cut off: resend, but slowly.
-        let wait = link.awaitingSince == nil ? config.gossipInterval : config.retransmitInterval
-        let earliest = link.lastSentAt.map { $0 + wait } ?? node.now
+        // New content goes out after the gossip interval; a mere resend of what the peer has not
+        // acknowledged, or anything to a peer that has gone silent, waits the retransmit interval.
+        let fresh = link.ackOwed || link.hasUnsent(counts)
+        let wait = fresh && silentSince(link) == nil ? config.gossipInterval : config.retransmitInterval
+        let earliest = link.lastSentAt.map { $0 + max(wait, 1) } ?? node.now
         if earliest <= node.now {
             sendGossip(peer, link)
         } else if link.timer == nil || link.timerAt > earliest {
@@ -169,6 +192,7 @@ public final class GCounter: Workload {
             }
         }
         stats.gossipSent += 1
+        flush(peer) // arms the resend in case this message is lost
     }
 
     /// `{"n0":[up,down],…}`; unknown node ids are skipped. nil if the shape is wrong.
@@ -192,7 +216,7 @@ public final class GCounter: Workload {
         guard !seqKVExchangeRunning else { return }
         let now = node.now
         let silent = links.keys.sorted().filter { p in
-            links[p]!.awaitingSince.map { now - $0 >= config.suspectAfter } ?? false
+            links[p].flatMap(silentSince).map { now - $0 >= config.suspectAfter } ?? false
         }
         guard !silent.isEmpty else { return }
         seqKVExchangeRunning = true
@@ -219,6 +243,7 @@ public final class GCounter: Workload {
                     var learned = self.counts
                     learned[p] = Entry(up: up, down: down)
                     if Entry.merge(&self.counts, learned) {
+                        self.valueMayHaveChanged()
                         for peer in self.links.keys.sorted() { self.flush(peer) }
                     }
                 }
@@ -293,20 +318,38 @@ extension GCounter {
         /// The peer sent us something it does not know we hold: it resends until we acknowledge.
         private(set) var ackOwed = false
         private(set) var lastSentAt: Micros?
+        private var lastSentVector: [Entry]
         var timer: TimerID?
         var timerAt: Micros = 0
 
+        private(set) var lastHeardAt: Micros?
+
         init(count: Int) {
             known = Array(repeating: Entry(), count: count)
+            lastSentVector = known
         }
 
         /// Since when news we sent is unacknowledged (nil: the peer is up to date as far as we know).
         var awaitingSince: Micros? { news.first?.at }
 
+        /// News is unacknowledged and the peer has not sent anything for `threshold`. (A live peer
+        /// answers news within its own gossip interval; messages that cross each other acknowledge
+        /// only the round before, so "nothing since our news" would misjudge a live peer.)
+        /// Returns `awaitingSince` if so, else nil.
+        func silentSince(now: Micros, threshold: Micros) -> Micros? {
+            guard let since = awaitingSince else { return nil }
+            guard let heard = lastHeardAt else { return since }
+            return now - heard > threshold ? since : nil
+        }
+
         /// Whether the peer may lack something of `counts`.
         func lacks(_ counts: [Entry]) -> Bool { !Entry.dominated(counts, by: known) }
 
-        func received(vector: [Entry], seq: Int, ack: Int) {
+        /// Whether `counts` holds something our last message did not carry.
+        func hasUnsent(_ counts: [Entry]) -> Bool { !Entry.dominated(counts, by: lastSentVector) }
+
+        func received(vector: [Entry], seq: Int, ack: Int, now: Micros) {
+            lastHeardAt = now
             Entry.merge(&known, vector)
             // Our vector the peer acknowledges (nil for ack 0, or an ack overtaken by a later one).
             let acknowledged = sent[ack]
@@ -330,6 +373,7 @@ extension GCounter {
             nextSeq += 1
             if lacks(counts) { news.append((seq, now)) }
             sent[seq] = counts
+            lastSentVector = counts
             ackOwed = false
             lastSentAt = now
             return (seq, highestSeqReceived)

@@ -22,11 +22,11 @@ public protocol ReplicatedLog: AnyObject {
 public struct PeerLinkConfig: Sendable {
     /// A received batch that no outgoing data message has acknowledged after this long gets a
     /// standalone ack. Longer means fewer messages but longer-lived in-flight records.
-    public var ackDelay: Micros = .ms(1000)
+    public var ackDelay: Micros = .ms(1500)
     /// Data unacknowledged this long is resent from the acknowledged point (go-back-N); while a
     /// link is in that state it sends only such full resends, one per timeout. Must exceed
     /// ackDelay + round trip + the peer's flush interval, or healthy links resend for nothing.
-    public var retransmitTimeout: Micros = .ms(2500)
+    public var retransmitTimeout: Micros = .ms(3000)
     /// Cap on entries held from batches that arrived ahead of a gap (reordered or after a loss);
     /// beyond it such batches are dropped and come again with the next resend.
     public var maxBufferedEntries = 10_000
@@ -115,6 +115,9 @@ public final class PeerLinks<Log: ReplicatedLog> {
         guard node.nodeIDs.contains(m.src) else {
             stats.malformed += 1
             node.logger.warning("\(m.type) from \(m.src), which is not a node; dropped")
+            if let req = m.request {
+                node.replyError(to: req, code: .notSupported, text: "\(m.type) is internal to the cluster")
+            }
             return
         }
         if links[m.src] == nil { open(to: m.src, flushInterval: defaultFlushInterval) }
@@ -152,11 +155,11 @@ public final class PeerLinks<Log: ReplicatedLog> {
         if from > link.received {
             // Something before this batch is missing: hold it until the gap is filled.
             let held = link.buffered.reduce(0) { $0 + $1.entries.count }
-            if held + entries.count <= config.maxBufferedEntries, !link.buffered.contains(where: { $0.from == from }) {
+            if held + entries.count > config.maxBufferedEntries || link.buffered.contains(where: { $0.from == from }) {
+                stats.batchesDropped += 1
+            } else if !entries.isEmpty {
                 link.buffered.append((from, entries))
                 stats.batchesBuffered += 1
-            } else {
-                stats.batchesDropped += 1
             }
             if resend { sendAck(link) }
             return

@@ -8,6 +8,10 @@ public final class Router: MessageHandler {
     public let config: WorkloadConfig
     public private(set) var active: [WorkloadKind: Workload] = [:]
     private unowned var node: Node!
+    /// The last route taken. Streams are long runs of one type, so this saves two dictionary
+    /// lookups per message; it is dropped whenever `active` changes, the only thing a route
+    /// depends on besides the type.
+    private var lastRoute: (type: String, workload: Workload)?
 
     private static let owners: [String: WorkloadKind] = {
         var table: [String: WorkloadKind] = [:]
@@ -28,9 +32,14 @@ public final class Router: MessageHandler {
     public func nodeDidInit(_ node: Node) {
         self.node = node
         active.removeAll() // a re-init starts from scratch
+        lastRoute = nil
     }
 
     public func handle(_ message: Message, node: Node) {
+        if let route = lastRoute, route.type == message.type {
+            route.workload.handle(message)
+            return
+        }
         self.node = node
         guard let kind = owner(of: message.type) else {
             node.logger.warning("unsupported message type '\(message.type)' from \(message.src)")
@@ -39,7 +48,9 @@ public final class Router: MessageHandler {
             }
             return
         }
-        workload(kind).handle(message)
+        let target = workload(kind)
+        lastRoute = (message.type, target)
+        target.handle(message)
     }
 
     /// The instance of `kind` on this node, created if needed.
@@ -47,6 +58,7 @@ public final class Router: MessageHandler {
         if let w = active[kind] { return w }
         let w = kind.type.init(node: node, config: config)
         active[kind] = w
+        lastRoute = nil
         return w
     }
 

@@ -21,9 +21,14 @@ public final class Txn: Workload {
         /// How often committed writes are shipped to each peer: at most one message per peer per
         /// interval. Longer means fewer messages and later visibility on the other nodes.
         public var replicationInterval: Micros = .ms(10)
-        /// Entries a peer has not acknowledged this long are sent again (go-back-N). Must exceed
-        /// `ackDelay` + round trip + the peer's replication interval, or healthy links resend.
+        /// A peer that acknowledged nothing new for this long is taken as unreachable: the link
+        /// stops streaming and probes instead (go-back-N). Must exceed `ackDelay` + round trip +
+        /// the peer's replication interval, or healthy links stall for nothing.
         public var retransmitTimeout: Micros = .ms(500)
+        /// While a peer is unreachable, one probe (the unconfirmed entries from the oldest on)
+        /// per this interval; the first confirmed probe resumes streaming. Bounds how long a
+        /// healed link stays idle and how many messages a partition costs.
+        public var probeInterval: Micros = .ms(100)
         /// A node with no writes of its own acknowledges received entries on its own after this
         /// long; otherwise acks ride on its own replication messages.
         public var ackDelay: Micros = .ms(50)
@@ -81,6 +86,9 @@ public final class Txn: Workload {
 
     /// Replication counters (for tests and logs).
     public var replicationStats: TxnReplication.Stats { replication.stats }
+
+    /// Own committed write transactions some peer has not acknowledged yet.
+    public var unconfirmedEntries: Int { replication.unconfirmedCount }
 
     // MARK: client transactions
 

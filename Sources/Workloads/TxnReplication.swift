@@ -11,10 +11,13 @@ import EVCore
 ///
 /// carrying the entries after `sent` (their seqs are S, S+1, …) and, piggybacked, `ack` = its own
 /// `received` for that peer. A node with nothing to send acknowledges on its own only after
-/// `ackDelay`. Entries unconfirmed for `retransmitTimeout` are sent again from `acked`
-/// (go-back-N): partitions drop messages, never entries. The receiver applies entries strictly in
-/// seq order, each exactly once, each atomically; entries after a gap are dropped and come again
-/// with the resend. The log keeps only entries some peer has not confirmed.
+/// `ackDelay`. When entries stay unconfirmed for `retransmitTimeout` the link is considered
+/// stalled (a partition, most likely): instead of streaming into the void it then sends one probe
+/// per `probeInterval`, carrying the entries from `acked` on (go-back-N). The first ack that makes
+/// progress ends the stall and streaming resumes. Partitions drop messages, never entries. The
+/// receiver applies entries strictly in seq order, each exactly once, each atomically; entries
+/// after a gap are dropped and come again with a probe. The log keeps only entries some peer has
+/// not confirmed.
 public final class TxnReplication {
     public static let messageType = "tx_repl"
 
@@ -37,6 +40,9 @@ public final class TxnReplication {
         var received = 0
         /// When the oldest not-yet-acknowledged receipt arrived.
         var ackOwedSince: Micros?
+        /// No ack progress for `retransmitTimeout`: only probes go out until one is confirmed.
+        var stalled = false
+        var lastProbeAt: Micros = 0
     }
 
     public private(set) var stats = Stats()
@@ -77,13 +83,22 @@ public final class TxnReplication {
         let now = node.now
         for peer in node.peers {
             guard var link = links[peer] else { continue }
-            if let since = link.waitingSince, link.acked < link.sent, now - since >= config.retransmitTimeout {
-                link.sent = link.acked // go back N: the peer missed something
-                link.waitingSince = nil
+            if !link.stalled, let since = link.waitingSince, link.acked < link.sent, now - since >= config.retransmitTimeout {
+                link.stalled = true
+                link.lastProbeAt = now - config.probeInterval // probe right away
                 stats.goBackN += 1
             }
-            let hasData = link.sent < lastSeq
             let ackDue = link.ackOwedSince.map { now - $0 >= config.ackDelay } ?? false
+            let hasData: Bool
+            if link.stalled {
+                hasData = now - link.lastProbeAt >= config.probeInterval
+                if hasData {
+                    link.sent = link.acked // go back N: resend from the first unconfirmed entry
+                    link.lastProbeAt = now
+                }
+            } else {
+                hasData = link.sent < lastSeq
+            }
             guard hasData || ackDue else { continue }
 
             let from = link.sent + 1
@@ -132,6 +147,7 @@ public final class TxnReplication {
             link.acked = ack
             link.sent = max(link.sent, ack)
             link.waitingSince = link.acked < link.sent ? node.now : nil
+            link.stalled = false
         }
 
         let entries = m.body["entries"]

@@ -1,0 +1,162 @@
+import EVCore
+import Workloads
+
+/// Challenges 6a–6c's workload, txn-rw-register (protocol reference §9.6): the transaction
+/// generator, the client (one `txn` RPC per operation, reply shape checked against the request)
+/// and the checker (`TxnChecker` under the selected consistency model, plus the same analysis
+/// assuming sequential keys, plus replication visibility figures when a probe is installed).
+/// Clients are reusable; there is no final phase.
+public final class TxnModel: WorkloadModel {
+    public let kind = WorkloadKind.txn
+    public var reusableClients: Bool { true }
+
+    public enum KeyDistribution: String, Sendable {
+        /// Each active key equally likely.
+        case uniform
+        /// The i-th active key is half as likely as the (i-1)-th (recent Elle's default).
+        case exponential
+    }
+
+    public struct Options: Sendable {
+        /// `--consistency-models`.
+        public var consistency: TxnChecker.ConsistencyModel = .readCommitted
+        /// `--max-txn-length` (micro-ops per transaction: uniform in 1...max).
+        public var maxTxnLength = 4
+        /// `--max-writes-per-key`: a key that got this many writes is retired for a fresh one.
+        public var maxWritesPerKey = 16
+        /// `--key-count`: size of the active key pool.
+        public var keyCount = 10
+        public var keyDistribution = KeyDistribution.exponential
+        /// Also make the run invalid when the sequential-keys analysis finds a prohibited anomaly
+        /// (off by default: Maelstrom infers less, see `TxnChecker`).
+        public var requireSequentialKeys = false
+        public init() {}
+    }
+
+    public let options: Options
+    /// Installed into every node's `Txn.Config` by `configure(_:)`; measures visibility.
+    public let probe = TxnReplicationProbe()
+
+    private var activeKeys: [Int]
+    /// Writes generated so far per key (values written are 1, 2, …, unique per key).
+    private var writesPerKey: [Int: Int] = [:]
+
+    static let schema = ReplySchema(type: "txn_ok", fields: [("txn", .any)])
+
+    public init(_ options: Options = Options()) {
+        self.options = options
+        activeKeys = Array(0..<max(options.keyCount, 1))
+    }
+
+    public convenience init(consistency: TxnChecker.ConsistencyModel) {
+        var o = Options()
+        o.consistency = consistency
+        self.init(o)
+    }
+
+    public func configure(_ workloads: inout WorkloadConfig) {
+        workloads.txn.probe = probe
+    }
+
+    // MARK: generator
+
+    public func nextOperation(worker: Int, rng: inout SimRandom) -> (f: String, value: JSONValue) {
+        let length = rng.int(1...max(options.maxTxnLength, 1))
+        var ops: [JSONValue] = []
+        while ops.count < length {
+            let isWrite = rng.int(0...1) == 1
+            let slot = pickSlot(&rng)
+            let key = activeKeys[slot]
+            guard isWrite else {
+                ops.append(["r", .int(key), nil])
+                continue
+            }
+            let written = writesPerKey[key, default: 0]
+            if written >= options.maxWritesPerKey {
+                // Retired: replace it in the pool by a key larger than any so far, and draw again.
+                activeKeys[slot] = (activeKeys.max() ?? 0) + 1
+                continue
+            }
+            writesPerKey[key] = written + 1
+            ops.append(["w", .int(key), .int(written + 1)])
+        }
+        return ("txn", .array(ops))
+    }
+
+    private func pickSlot(_ rng: inout SimRandom) -> Int {
+        let n = activeKeys.count
+        switch options.keyDistribution {
+        case .uniform:
+            return rng.int(0...n - 1)
+        case .exponential:
+            // P(slot i) ∝ 2^-i: the position of the first set bit of a uniform n-bit draw,
+            // folded back into range.
+            let draw = rng.next() | (1 << 62)
+            return min(draw.trailingZeroBitCount, 62) % n
+        }
+    }
+
+    // MARK: client
+
+    public func execute(f: String, value: JSONValue, worker: Int,
+                        call: @escaping (JSONValue, @escaping (JSONValue?) -> Void) -> Void,
+                        complete: @escaping (Outcome) -> Void) {
+        call(["type": "txn", "txn": value]) { reply in
+            var outcome = classify(reply, schema: Self.schema) { $0["txn"] ?? .null }
+            if case .ok(let filled) = outcome, let problem = Self.mismatch(request: value, reply: filled) {
+                outcome = .info("malformed-response: \(problem)")
+            }
+            complete(outcome)
+        }
+    }
+
+    /// Why a txn_ok's `txn` does not answer the request (same micro-ops in the same order, writes
+    /// unchanged, reads filled in), or nil if it does.
+    static func mismatch(request: JSONValue, reply: JSONValue) -> String? {
+        guard let asked = request.array, let got = reply.array else { return "txn is not an array" }
+        guard asked.count == got.count else { return "\(got.count) micro-ops for \(asked.count)" }
+        for (i, (a, g)) in zip(asked, got).enumerated() {
+            guard let ga = g.array, ga.count == 3, let aa = a.array else { return "micro-op \(i) is not [f, k, v]" }
+            guard ga[0] == aa[0], ga[1] == aa[1] else { return "micro-op \(i) changed: \(g.text) for \(a.text)" }
+            if aa[0] == "w", ga[2] != aa[2] { return "write \(i) changed: \(g.text) for \(a.text)" }
+        }
+        return nil
+    }
+
+    // MARK: checker
+
+    public func check(_ history: [Operation]) -> CheckResult {
+        let report = TxnChecker(model: options.consistency).check(history)
+        let strict = TxnChecker(model: options.consistency, sequentialKeys: true).check(history)
+        let valid = report.isValid && (!options.requireSequentialKeys || strict.isValid)
+
+        var members = report.json.members ?? []
+        members[0] = ("valid?", .bool(valid))
+        members.append(("assuming-sequential-keys", .object([
+            ("valid?", .bool(strict.isValid)),
+            ("anomaly-types", .array(strict.prohibitedFound.map { .string($0) })),
+            ("anomalies", .object(strict.prohibitedFound.map { t in
+                (t, .object([("count", .int(strict.count(t))), ("examples", .array(strict.anomalies[t]!.examples))]))
+            })),
+            ("allowed-anomalies", .object(strict.allowedFound.map { ($0, .int(strict.count($0))) })),
+            ("version-order-edges", .int(strict.versionEdges)),
+        ])))
+        let nodes = Set(history.map(\.node)).union(probe.commits.keys).sorted()
+        if nodes.count > 1 { members.append(("replication-visibility", visibility(nodeIDs: nodes))) }
+        return CheckResult(validity: valid ? .valid : .invalid, details: .object(members))
+    }
+
+    /// Virtual time from a write transaction's acknowledgement (= its commit on the node that ran
+    /// it) to its application on each other node, in ms; `not-applied` counts (transaction, node)
+    /// pairs still in flight when the run stopped.
+    public func visibility(nodeIDs: [String]) -> JSONValue {
+        let (lags, missing) = probe.visibilityLags(nodeIDs: nodeIDs)
+        func ms(_ q: Double) -> JSONValue {
+            guard !lags.isEmpty else { return .null }
+            let i = min(lags.count - 1, Int((Double(lags.count - 1) * q).rounded()))
+            return .double(Double(lags[i]) / 1000)
+        }
+        return .object([("count", .int(lags.count)), ("not-applied", .int(missing)),
+                        ("ms", .object([("0", ms(0)), ("0.5", ms(0.5)), ("0.95", ms(0.95)), ("0.99", ms(0.99)), ("1", ms(1))]))])
+    }
+}

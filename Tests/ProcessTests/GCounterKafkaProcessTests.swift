@@ -1,0 +1,181 @@
+import EVCore
+import Foundation
+import XCTest
+
+/// g-counter and kafka through the built binary's pipes: every message type, the exact reply
+/// shapes Maelstrom's schemas require, the peer messages the node emits (answered here by hand,
+/// playing the other node), and bad fields.
+final class GCounterKafkaProcessTests: XCTestCase {
+    // MARK: helpers
+
+    private func line(_ src: String, to dest: String = "n0", _ body: JSONValue) -> String {
+        JSONValue.object([("src", .string(src)), ("dest", .string(dest)), ("body", body)]).text
+    }
+
+    /// Waits for the first stdout message after the first `skip` that matches `predicate`.
+    private func waitFor(_ node: EvnodeProcess, after skip: Int = 0, timeout: TimeInterval = 10,
+                       _ predicate: (JSONValue) -> Bool) -> JSONValue? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let m = node.messages.dropFirst(skip).first(where: predicate) { return m }
+            usleep(2000)
+        }
+        return nil
+    }
+
+    private func reply(_ node: EvnodeProcess, to msgID: Int, timeout: TimeInterval = 10) -> JSONValue? {
+        waitFor(node, timeout: timeout) { $0["dest"]?.string?.hasPrefix("c") == true && $0["body"]?["in_reply_to"]?.int == msgID }?["body"]
+    }
+
+    private func keys(_ body: JSONValue?) -> Set<String> { Set(body?.members?.map(\.0) ?? []) }
+
+    /// Which of `count` nodes owns a kafka key: FNV-1a of its bytes, as evnode computes it.
+    private func owner(of key: String, nodeCount: Int) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in key.utf8 { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        return Int(hash % UInt64(nodeCount))
+    }
+
+    // MARK: g-counter
+
+    func testGCounterAddReadAndBadDeltas() throws {
+        let node = try EvnodeProcess()
+        node.send(EvnodeProcess.initLine())
+        node.send(line("c1", ["type": "add", "msg_id": 2, "delta": 3]))
+        node.send(line("c1", ["type": "add", "msg_id": 3, "delta": 4]))
+        node.send(line("c1", ["type": "read", "msg_id": 4]))
+        node.send(line("c1", ["type": "add", "msg_id": 5]))
+        node.send(line("c1", ["type": "add", "msg_id": 6, "delta": "7"]))
+        node.send(line("c1", ["type": "add", "msg_id": 7, "delta": 1.5]))
+        node.send(line("c1", ["type": "read", "msg_id": 8]))
+        node.waitForLines(8)
+        node.closeInput()
+        XCTAssertEqual(node.waitForExit(), 0)
+        let bodies = node.messages.dropFirst().map { $0["body"]! }
+        XCTAssertEqual(bodies.count, 7)
+        XCTAssertEqual(bodies[0], ["type": "add_ok", "in_reply_to": 2])
+        XCTAssertEqual(bodies[1], ["type": "add_ok", "in_reply_to": 3])
+        XCTAssertEqual(bodies[2], ["type": "read_ok", "in_reply_to": 4, "value": 7])
+        for b in bodies[3...5] {
+            XCTAssertEqual(b["type"], "error")
+            XCTAssertEqual(b["code"], 12)
+            XCTAssertTrue(b["text"]?.string?.contains("delta") ?? false, b.text)
+        }
+        XCTAssertEqual(bodies[6], ["type": "read_ok", "in_reply_to": 8, "value": 7], "bad adds changed nothing")
+    }
+
+    /// In a cluster an add is gossiped to the peers; a peer's gossip is merged into reads.
+    func testGCounterGossipsToPeersAndMergesTheirs() throws {
+        let node = try EvnodeProcess()
+        node.send(EvnodeProcess.initLine("n0", ids: ["n0", "n1"]))
+        node.send(line("c1", ["type": "add", "msg_id": 2, "delta": 5]))
+        let gossip = waitFor(node) { $0["dest"] == "n1" }
+        XCTAssertEqual(gossip?["src"], "n0")
+        XCTAssertEqual(gossip?["body"]?["type"], "gc_state")
+        XCTAssertEqual(gossip?["body"]?["c"], ["n0": [5, 0]])
+        let seq = gossip?["body"]?["s"]?.int ?? 0
+        // Play n1: our own entry plus an acknowledgement of n0's message.
+        node.send(line("n1", ["type": "gc_state", "s": 1, "a": .int(seq), "c": ["n0": [5, 0], "n1": [9, 0]]]))
+        node.send(line("c1", ["type": "read", "msg_id": 3]))
+        XCTAssertEqual(reply(node, to: 3), ["type": "read_ok", "in_reply_to": 3, "value": 14])
+        node.closeInput()
+        XCTAssertEqual(node.waitForExit(), 0)
+    }
+
+    // MARK: kafka
+
+    func testKafkaEveryRequestOnOneNodeWithExactReplyShapes() throws {
+        let node = try EvnodeProcess()
+        node.send(EvnodeProcess.initLine())
+        node.send(line("c1", ["type": "send", "msg_id": 2, "key": "9", "msg": 10]))
+        node.send(line("c1", ["type": "send", "msg_id": 3, "key": "9", "msg": 11]))
+        node.send(line("c1", ["type": "send", "msg_id": 4, "key": "12", "msg": 20]))
+        node.send(line("c2", ["type": "poll", "msg_id": 5, "offsets": ["9": 1, "12": 0, "77": 0]]))
+        node.send(line("c2", ["type": "commit_offsets", "msg_id": 6, "offsets": ["9": 1]]))
+        node.send(line("c3", ["type": "list_committed_offsets", "msg_id": 7, "keys": ["9", "12"]]))
+        node.send(line("c3", ["type": "poll", "msg_id": 8, "offsets": [:]]))
+        node.waitForLines(8)
+        node.closeInput()
+        XCTAssertEqual(node.waitForExit(), 0)
+        let bodies = node.messages.dropFirst().map { $0["body"]! }
+        XCTAssertEqual(bodies, [
+            ["type": "send_ok", "in_reply_to": 2, "offset": 0],
+            ["type": "send_ok", "in_reply_to": 3, "offset": 1],
+            ["type": "send_ok", "in_reply_to": 4, "offset": 0],
+            ["type": "poll_ok", "in_reply_to": 5, "msgs": ["9": [[1, 11]], "12": [[0, 20]]]],
+            ["type": "commit_offsets_ok", "in_reply_to": 6],
+            ["type": "list_committed_offsets_ok", "in_reply_to": 7, "offsets": ["9": 1]],
+            ["type": "poll_ok", "in_reply_to": 8, "msgs": [:]],
+        ])
+    }
+
+    func testKafkaBadFieldsAreMalformed() throws {
+        let node = try EvnodeProcess()
+        node.send(EvnodeProcess.initLine())
+        let bad: [JSONValue] = [
+            ["type": "send", "msg": 1],
+            ["type": "send", "key": 5, "msg": 1],
+            ["type": "send", "key": "k", "msg": "x"],
+            ["type": "poll", "offsets": ["k": -1]],
+            ["type": "poll", "offsets": ["k": 1.5]],
+            ["type": "poll", "offsets": [1, 2]],
+            ["type": "commit_offsets", "offsets": ["k": "1"]],
+            ["type": "commit_offsets", "offsets": ["k": -3]],
+            ["type": "list_committed_offsets", "keys": [1]],
+            ["type": "list_committed_offsets"],
+        ]
+        for (i, body) in bad.enumerated() {
+            var members = body.members!
+            members.append(("msg_id", .int(100 + i)))
+            node.send(line("c1", .object(members)))
+        }
+        node.send(line("c1", ["type": "send", "msg_id": 200, "key": "k", "msg": 1]))
+        node.waitForLines(bad.count + 2)
+        node.closeInput()
+        XCTAssertEqual(node.waitForExit(), 0)
+        let bodies = node.messages.dropFirst().map { $0["body"]! }
+        XCTAssertEqual(bodies.count, bad.count + 1)
+        for (i, b) in bodies.prefix(bad.count).enumerated() {
+            XCTAssertEqual(b["in_reply_to"]?.int, 100 + i)
+            XCTAssertEqual(b["type"], "error", bad[i].text)
+            XCTAssertEqual(b["code"], 12, bad[i].text)
+            XCTAssertFalse((b["text"]?.string ?? "").isEmpty)
+        }
+        XCTAssertEqual(bodies.last, ["type": "send_ok", "in_reply_to": 200, "offset": 0], "the node kept serving")
+    }
+
+    /// Two nodes, this process is n0, the test plays n1: a send for n1's key is forwarded and the
+    /// owner's offset returned to the client; a send for n0's key is replicated to n1; a list asks
+    /// n1 and merges its answer.
+    func testKafkaForwardsReplicatesAndAsksThePeerForCommittedOffsets() throws {
+        let node = try EvnodeProcess()
+        node.send(EvnodeProcess.initLine("n0", ids: ["n0", "n1"]))
+        let mine = (0...).lazy.map { "k\($0)" }.first { self.owner(of: $0, nodeCount: 2) == 0 }!
+        let theirs = (0...).lazy.map { "k\($0)" }.first { self.owner(of: $0, nodeCount: 2) == 1 }!
+
+        node.send(line("c1", ["type": "send", "msg_id": 2, "key": .string(theirs), "msg": 42]))
+        let forward = waitFor(node) { $0["dest"] == "n1" && $0["body"]?["type"] == "kf_send" }
+        XCTAssertEqual(forward?["body"]?["key"], .string(theirs))
+        XCTAssertEqual(forward?["body"]?["msg"], 42)
+        let forwardID = forward?["body"]?["msg_id"]?.int ?? -1
+        node.send(line("n1", ["type": "kf_send_ok", "in_reply_to": .int(forwardID), "offset": 7]))
+        XCTAssertEqual(reply(node, to: 2), ["type": "send_ok", "in_reply_to": 2, "offset": 7])
+
+        node.send(line("c1", ["type": "send", "msg_id": 3, "key": .string(mine), "msg": 43]))
+        XCTAssertEqual(reply(node, to: 3), ["type": "send_ok", "in_reply_to": 3, "offset": 0])
+        let replication = waitFor(node) { $0["dest"] == "n1" && $0["body"]?["type"] == "kf_repl" && $0["body"]?["b"] != nil }
+        XCTAssertEqual(replication?["body"]?["b"], [[1, [[.string(mine), 0, [43]]]]], "batch 1: key, start offset, messages")
+
+        node.send(line("c1", ["type": "commit_offsets", "msg_id": 4, "offsets": [mine: 0]]))
+        XCTAssertEqual(reply(node, to: 4)?["type"], "commit_offsets_ok")
+        node.send(line("c1", ["type": "list_committed_offsets", "msg_id": 5, "keys": [.string(mine), .string(theirs)]]))
+        let ask = waitFor(node) { $0["dest"] == "n1" && $0["body"]?["type"] == "kf_list" }
+        XCTAssertEqual(ask?["body"]?["keys"], [.string(mine), .string(theirs)])
+        node.send(line("n1", ["type": "kf_list_ok", "in_reply_to": .int(ask?["body"]?["msg_id"]?.int ?? -1),
+                              "offsets": [theirs: 3]]))
+        XCTAssertEqual(reply(node, to: 5), ["type": "list_committed_offsets_ok", "in_reply_to": 5,
+                                            "offsets": [mine: 0, theirs: 3]])
+        node.closeInput()
+        XCTAssertEqual(node.waitForExit(), 0)
+    }
+}

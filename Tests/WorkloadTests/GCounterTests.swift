@@ -1,0 +1,177 @@
+import EVCore
+import EVSim
+import Workloads
+import XCTest
+
+/// The g-counter handler (challenge 4) on the simulated cluster: requests, bad input, gossip,
+/// partitions and the seq-kv side channel.
+final class GCounterTests: XCTestCase {
+    // MARK: helpers
+
+    private func cluster(nodes: Int, latency: Micros = 0, seed: UInt64 = 1,
+                         configure: (inout GCounter.Config) -> Void = { _ in }) -> Cluster {
+        var config = ClusterConfig(nodeCount: nodes, latency: latency, seed: seed)
+        config.forcedWorkload = .gCounter
+        configure(&config.workloads.gCounter)
+        let c = Cluster(config)
+        XCTAssertEqual(c.initialize(), [])
+        return c
+    }
+
+    /// Sends `body` from a fresh client and runs until the reply.
+    @discardableResult
+    private func call(_ c: Cluster, _ node: String, _ body: JSONValue) -> JSONValue? {
+        var reply: JSONValue?
+        var done = false
+        c.newClient().call(node, body) { reply = $0; done = true }
+        c.run(until: { done }, limit: .seconds(6))
+        return reply
+    }
+
+    private func read(_ c: Cluster, _ node: String) -> Int? { call(c, node, ["type": "read"])?["value"]?.int }
+
+    private func keys(_ reply: JSONValue?) -> Set<String> { Set(reply?.members?.map(\.0) ?? []) }
+
+    // MARK: requests
+
+    func testAddAndReadOnOneNodeWithExactReplyShapes() {
+        let c = cluster(nodes: 1)
+        let add = call(c, "n0", ["type": "add", "delta": 3])
+        XCTAssertEqual(add?["type"], "add_ok")
+        XCTAssertEqual(keys(add), ["type", "in_reply_to"])
+        call(c, "n0", ["type": "add", "delta": 4])
+        call(c, "n0", ["type": "add", "delta": 0])
+        let r = call(c, "n0", ["type": "read"])
+        XCTAssertEqual(r?["type"], "read_ok")
+        XCTAssertEqual(r?["value"], 7)
+        XCTAssertEqual(keys(r), ["type", "in_reply_to", "value"])
+        XCTAssertEqual(c.network.stats.serverSends, 0, "a lone node talks to nobody")
+    }
+
+    func testBadDeltasAreMalformedAndChangeNothing() {
+        let c = cluster(nodes: 1)
+        call(c, "n0", ["type": "add", "delta": 5])
+        for bad: JSONValue in [["type": "add"], ["type": "add", "delta": "3"], ["type": "add", "delta": 2.5],
+                               ["type": "add", "delta": nil], ["type": "add", "delta": [1]]] {
+            let reply = call(c, "n0", bad)
+            XCTAssertEqual(reply?["type"], "error", bad.text)
+            XCTAssertEqual(reply?["code"], 12, bad.text)
+            XCTAssertNotNil(reply?["text"]?.string)
+        }
+        // A delta that would overflow the counter is refused, not wrapped.
+        XCTAssertEqual(call(c, "n0", ["type": "add", "delta": .int(Int.max - 5)])?["type"], "add_ok")
+        XCTAssertEqual(call(c, "n0", ["type": "add", "delta": 1])?["code"], 12)
+        XCTAssertEqual(read(c, "n0"), Int.max)
+    }
+
+    func testNegativeDeltasCountDownLikeAPNCounter() {
+        let c = cluster(nodes: 2)
+        call(c, "n0", ["type": "add", "delta": 10])
+        call(c, "n1", ["type": "add", "delta": -4])
+        call(c, "n1", ["type": "add", "delta": -1])
+        c.run(for: .seconds(1))
+        XCTAssertEqual(read(c, "n0"), 5)
+        XCTAssertEqual(read(c, "n1"), 5)
+    }
+
+    // MARK: gossip
+
+    /// Adds spread over three nodes reach every node; each link carries at most one message per
+    /// gossip interval (plus the acknowledgements), and a quiet cluster falls silent.
+    func testGossipBatchesConvergesAndFallsSilent() {
+        let c = cluster(nodes: 3, latency: .ms(10))
+        let client = c.newClient()
+        var total = 0
+        for i in 0..<600 { // 600 adds over 6 s
+            let delta = i % 5
+            total += delta
+            c.events.schedule(at: c.now + .ms(Int64(i) * 10)) {
+                client.call("n\(i % 3)", ["type": "add", "delta": .int(delta)]) { _ in }
+            }
+        }
+        c.run(for: .seconds(6))
+        let duringLoad = c.network.stats.serverSends
+        // 6 links, one message per 250 ms each: ~144 in 6 s. One message per add would be 1200.
+        XCTAssertLessThanOrEqual(duringLoad, 6 * 25)
+        c.run(for: .seconds(2))
+        for n in c.nodeIDs { XCTAssertEqual(read(c, n), total, n) }
+        let settled = c.network.stats.serverSends
+        c.run(for: .seconds(10))
+        XCTAssertEqual(c.network.stats.serverSends, settled, "nothing left to say, nothing said")
+        XCTAssertEqual(c.seqKV.requests, 0, "no peer was ever silent, so seq-kv was not needed")
+    }
+
+    /// A partition delays gossip but loses nothing; the isolated node learns the others' entries
+    /// through seq-kv while cut off, and everybody converges exactly after the heal.
+    func testIsolatedNodeLearnsThroughSeqKVAndNothingIsLost() {
+        for sideChannel in [true, false] {
+            let c = cluster(nodes: 3, latency: .ms(5)) { $0.seqKVSideChannel = sideChannel }
+            for n in c.nodeIDs { call(c, n, ["type": "add", "delta": 1]) }
+            c.run(for: .seconds(1))
+            XCTAssertEqual(read(c, "n0"), 3)
+            c.network.partition([["n0"], ["n1", "n2"]])
+            let client = c.newClient()
+            for i in 0..<300 { // 10 s of adds on every node
+                c.events.schedule(at: c.now + .ms(Int64(i) * 33)) {
+                    client.call("n\(i % 3)", ["type": "add", "delta": 2]) { _ in }
+                }
+            }
+            c.run(for: .seconds(10))
+            let isolatedView = read(c, "n0")!
+            let majorityView = read(c, "n1")!
+            if sideChannel {
+                // n1 and n2 published their entries to seq-kv and n0 read them (and vice versa):
+                // within about a second of the truth despite the cut.
+                // Both sides lag by at most a couple of exchange periods (20 per node per second).
+                XCTAssertGreaterThan(c.seqKV.requests, 10)
+                XCTAssertGreaterThanOrEqual(isolatedView, 603 - 100, "isolated n0 sees the others' adds")
+                XCTAssertGreaterThanOrEqual(majorityView, 603 - 100, "and they see n0's")
+            } else {
+                XCTAssertEqual(c.seqKV.requests, 0)
+                XCTAssertEqual(isolatedView, 3 + 200, "gossip only: n0 sees nothing of the others")
+            }
+            c.network.heal()
+            c.run(for: .seconds(3))
+            for n in c.nodeIDs { XCTAssertEqual(read(c, n), 603, "\(n), side channel \(sideChannel)") }
+            // Once healed and settled, resends stop and seq-kv is left alone.
+            let (messages, kv) = (c.network.stats.serverSends, c.seqKV.requests)
+            c.run(for: .seconds(10))
+            XCTAssertEqual(c.network.stats.serverSends, messages)
+            XCTAssertEqual(c.seqKV.requests, kv)
+        }
+    }
+
+    /// While a peer is silent the node resends its state about once a second, not once per
+    /// gossip interval.
+    func testSilentPeerIsResentToSlowly() {
+        let c = cluster(nodes: 2) { $0.seqKVSideChannel = false }
+        c.network.partition([["n0"], ["n1"]])
+        let client = c.newClient()
+        for i in 0..<100 {
+            c.events.schedule(at: c.now + .ms(Int64(i) * 100)) {
+                client.call("n0", ["type": "add", "delta": 1]) { _ in }
+            }
+        }
+        c.run(for: .seconds(10))
+        let sent = c.network.stats.serverSends
+        XCTAssertGreaterThanOrEqual(sent, 8)
+        XCTAssertLessThanOrEqual(sent, 14, "first message, ~2 at the gossip rate, then one per second")
+        c.network.heal()
+        c.run(for: .seconds(2))
+        XCTAssertEqual(read(c, "n1"), 100)
+    }
+
+    /// Peer messages of the wrong shape are ignored without harm.
+    func testMalformedGossipIsIgnored() {
+        let c = cluster(nodes: 2)
+        call(c, "n0", ["type": "add", "delta": 2])
+        for body: JSONValue in [["type": "gc_state"], ["type": "gc_state", "s": 1, "a": 0, "c": ["n1": "x"]],
+                                ["type": "gc_state", "s": 1, "a": 0, "c": ["n1": [-5, 0]]],
+                                ["type": "gc_state", "s": "1", "a": 0, "c": [:]]] {
+            c.network.send(from: "n1", to: "n0", text: JSONValue.object([("src", "n1"), ("dest", "n0"), ("body", body)]).text)
+        }
+        c.run(for: .seconds(1))
+        XCTAssertEqual(read(c, "n0"), 2)
+        XCTAssertEqual(read(c, "n1"), 2)
+    }
+}
