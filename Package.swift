@@ -7,7 +7,7 @@ import PackageDescription
 // Release-only tuning, measured in docs/perf.md. The message path (EVCore, EVLoop, Workloads) drops
 // Swift's run-time exclusivity checks: every ByteBuffer append paid for one, about 20% of the
 // instructions per echo (debug builds, and so the tests, keep them). The evnode binary links the
-// Swift runtime statically: 3.5 MB less resident memory and a third fewer start-up instructions.
+// Swift runtime statically: about 3 MiB less resident memory and a third fewer start-up instructions.
 let messagePathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 // (ArgumentParser brings in FoundationEssentials, whose static archive needs these libraries after it.)
 let staticRuntime: [LinkerSetting] = [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release))]
@@ -26,7 +26,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [

@@ -101,6 +101,17 @@ public final class Cluster {
         return condition()
     }
 
+    /// Sends `body` to `node` from a fresh client and runs until the reply arrives (nil if none
+    /// arrives within `limit` of virtual time). For tests and probes.
+    @discardableResult
+    public func call(_ node: String, _ body: JSONValue, limit: Micros = .seconds(6)) -> JSONValue? {
+        var reply: JSONValue?
+        var done = false
+        newClient().call(node, body) { reply = $0; done = true }
+        run(until: { done }, limit: limit)
+        return reply
+    }
+
     /// Client ids that a node sent to after they were closed: each is a run-ending failure in
     /// Maelstrom (it stops reading that node's stdout).
     public var messagesToMissingIDs: [SimMessage] { network.undeliverable }
@@ -132,9 +143,8 @@ struct SimLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        let node = self.metadata["node"].map { "\($0)" } ?? "?"
-        collector.append("[\(Double(events.now) / 1e6)s \(node) \(level)] \(message)")
+    func log(event: LogEvent) {
+        let node = metadata["node"].map { "\($0)" } ?? "?"
+        collector.append("[\(Double(events.now) / 1e6)s \(node) \(event.level)] \(event.message)")
     }
 }

@@ -18,15 +18,8 @@ final class GCounterTests: XCTestCase {
         return c
     }
 
-    /// Sends `body` from a fresh client and runs until the reply.
     @discardableResult
-    private func call(_ c: Cluster, _ node: String, _ body: JSONValue) -> JSONValue? {
-        var reply: JSONValue?
-        var done = false
-        c.newClient().call(node, body) { reply = $0; done = true }
-        c.run(until: { done }, limit: .seconds(6))
-        return reply
-    }
+    private func call(_ c: Cluster, _ node: String, _ body: JSONValue) -> JSONValue? { c.call(node, body) }
 
     private func read(_ c: Cluster, _ node: String) -> Int? { call(c, node, ["type": "read"])?["value"]?.int }
 

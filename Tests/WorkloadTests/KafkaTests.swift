@@ -20,13 +20,7 @@ final class KafkaTests: XCTestCase {
     }
 
     @discardableResult
-    private func call(_ c: Cluster, _ node: String, _ body: JSONValue) -> JSONValue? {
-        var reply: JSONValue?
-        var done = false
-        c.newClient().call(node, body) { reply = $0; done = true }
-        c.run(until: { done }, limit: .seconds(6))
-        return reply
-    }
+    private func call(_ c: Cluster, _ node: String, _ body: JSONValue) -> JSONValue? { c.call(node, body) }
 
     private func send(_ c: Cluster, _ node: String, _ key: String, _ msg: Int) -> Int? {
         call(c, node, ["type": "send", "key": .string(key), "msg": .int(msg)])?["offset"]?.int
