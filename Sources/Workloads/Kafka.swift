@@ -289,8 +289,13 @@ public final class Kafka: Workload {
     }
 
     private func replyList(_ req: RequestRef, keys: [String], _ values: [String: Int]) {
+        replyOffsets(req, type: "list_committed_offsets_ok", keys: keys, values)
+    }
+
+    /// Answers with `{"offsets": {key: offset}}` for the requested keys that have one, each once.
+    private func replyOffsets(_ req: RequestRef, type: String, keys: [String], _ values: [String: Int]) {
         node.reply(to: req) { w in
-            w.field("type", "list_committed_offsets_ok")
+            w.field("type", type)
             w.objectField("offsets") { o in
                 var written = Set<String>()
                 for key in keys where written.insert(key).inserted {
@@ -305,16 +310,7 @@ public final class Kafka: Workload {
         guard let keys = requestedKeys(m) else {
             return node.replyError(to: req, code: .malformedRequest, text: "kf_list needs an array of strings field 'keys'")
         }
-        let committed = self.committed
-        node.reply(to: req) { w in
-            w.field("type", "kf_list_ok")
-            w.objectField("offsets") { o in
-                var written = Set<String>()
-                for key in keys where written.insert(key).inserted {
-                    if let v = committed[key] { o.field(key, v) }
-                }
-            }
-        }
+        replyOffsets(req, type: "kf_list_ok", keys: keys, committed)
     }
 
     // MARK: replication
