@@ -18,6 +18,7 @@ public final class Node {
     public private(set) var id = "" {
         didSet { envelopeHead = Node.makeEnvelopeHead(src: id) }
     }
+    /// Every node of the cluster, this one included (after init), in the order init gave.
     public private(set) var nodeIDs: [String] = []
     /// All node ids except this one, in `nodeIDs` order.
     public private(set) var peers: [String] = []
@@ -134,7 +135,7 @@ public final class Node {
     }
 
     private func handleInit(_ m: Message) {
-        guard let nodeID = m.body["node_id"].string, let ids = m.body["node_ids"].value?.array?.compactMap(\.string) else {
+        guard let nodeID = m.body["node_id"].string, var ids = m.body["node_ids"].value?.array?.compactMap(\.string) else {
             stats.malformed += 1
             logger.error("init from \(m.src) without node_id/node_ids")
             if let req = m.request { replyError(to: req, code: .malformedRequest, text: "init needs node_id and node_ids") }
@@ -142,6 +143,11 @@ public final class Node {
         }
         if isInitialized && nodeID != id {
             logger.warning("re-init as \(nodeID) (was \(id))")
+        }
+        if !ids.contains(nodeID) {
+            // Workloads index their state by position in nodeIDs; this node must have one.
+            logger.warning("init's node_ids lacks \(nodeID); adding it")
+            ids.append(nodeID)
         }
         id = nodeID
         nodeIDs = ids

@@ -62,9 +62,7 @@ public final class GCounter: Workload {
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
         self.config = config.gCounter
-        var ids = node.nodeIDs
-        if !ids.contains(node.id) { ids.append(node.id) }
-        self.ids = ids
+        ids = node.nodeIDs
         indexOf = Dictionary(ids.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         me = indexOf[node.id]!
         counts = Array(repeating: Entry(), count: ids.count)

@@ -55,9 +55,7 @@ public final class Kafka: Workload {
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
         self.config = config.kafka
-        var ids = node.nodeIDs
-        if !ids.contains(node.id) { ids.append(node.id) }
-        self.ids = ids
+        ids = node.nodeIDs
         for peer in ids where peer != node.id {
             let link = KafkaReplicationLink(peer: peer)
             links.append(link)
@@ -109,12 +107,7 @@ public final class Kafka: Workload {
         let owner = owner(of: key)
         if owner == node.id {
             stats.localSends += 1
-            let offset = appendAsOwner(key, msg)
-            node.reply(to: req) { w in
-                w.field("type", "send_ok")
-                w.field("offset", offset)
-            }
-            return
+            return replySendOK(req, offset: appendAsOwner(key, msg))
         }
         stats.forwardedSends += 1
         node.rpc(to: owner, timeout: config.forwardTimeout, { w in
@@ -129,10 +122,7 @@ public final class Kafka: Workload {
                     return self.node.replyError(to: req, code: .crash, text: "owner \(owner) replied without an offset")
                 }
                 self.log(key).apply(start: offset, [msg]) // the replica learns it early
-                self.node.reply(to: req) { w in
-                    w.field("type", "send_ok")
-                    w.field("offset", offset)
-                }
+                self.replySendOK(req, offset: offset)
             case .error(let code, let text):
                 // Pass the owner's verdict on: a definite code from it means it did nothing.
                 let passed = ErrorCode(rawValue: code) ?? .crash
@@ -142,6 +132,13 @@ public final class Kafka: Workload {
                                      text: "owner \(owner) did not answer in time; the message may or may not be stored")
             }
         })
+    }
+
+    private func replySendOK(_ req: RequestRef, offset: Int) {
+        node.reply(to: req) { w in
+            w.field("type", "send_ok")
+            w.field("offset", offset)
+        }
     }
 
     private func handleForwardedSend(_ m: Message) {

@@ -176,3 +176,13 @@ final class NodeTests: XCTestCase {
         XCTAssertEqual(node.stats.malformed, 8)
     }
 }
+
+extension NodeTests {
+    /// Workloads index state by position in nodeIDs, so the node's own id is always there.
+    func testInitAddsOwnIDMissingFromNodeIDs() {
+        receive(#"{"src":"c0","dest":"n3","body":{"type":"init","msg_id":1,"node_id":"n3","node_ids":["n0","n1"]}}"#)
+        XCTAssertEqual(node.nodeIDs, ["n0", "n1", "n3"])
+        XCTAssertEqual(node.peers, ["n0", "n1"])
+        XCTAssertEqual(transport.lines.last?["body"]?["type"], "init_ok")
+    }
+}
