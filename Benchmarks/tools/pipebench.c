@@ -38,6 +38,8 @@
 
 #include <jansson.h>
 
+#include "spawn_node.h"
+
 typedef struct {
     char *data;
     size_t len, cap;
@@ -193,23 +195,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     int broadcast = strcmp(argv[1], "broadcast") == 0;
-    signal(SIGPIPE, SIG_IGN);
-    int to_child[2], from_child[2];
-    if (pipe2(to_child, O_CLOEXEC) || pipe2(from_child, O_CLOEXEC)) { perror("pipe"); return 2; }
     /* Fork before loading the input: a child forked from a big parent would report the parent's
      * pages in its peak RSS (ru_maxrss counts the time before exec too). */
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(to_child[0], 0);
-        dup2(from_child[1], 1);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 2);
-        execvp(argv[4], argv + 4);
-        _exit(127);
-    }
-    close(to_child[0]);
-    close(from_child[1]);
-    int wfd = to_child[1], rfd = from_child[0];
+    int wfd, rfd;
+    pid_t pid = spawn_node(argv + 4, &wfd, &rfd);
+    if (pid < 0) return 2;
     buffer in = read_file(argv[2]);
     long requests = 0;
     for (size_t i = 0; i < in.len; i++) requests += in.data[i] == '\n';

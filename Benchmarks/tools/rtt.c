@@ -21,6 +21,8 @@
 
 #include <jansson.h>
 
+#include "spawn_node.h"
+
 static char pending[1 << 16];
 static size_t pending_len;
 
@@ -69,21 +71,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     long count = atol(argv[1]), warmup = atol(argv[2]);
-    signal(SIGPIPE, SIG_IGN);
-    int to_child[2], from_child[2];
-    if (pipe2(to_child, O_CLOEXEC) || pipe2(from_child, O_CLOEXEC)) { perror("pipe"); return 2; }
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(to_child[0], 0);
-        dup2(from_child[1], 1);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 2);
-        execvp(argv[4], argv + 4);
-        _exit(127);
-    }
-    close(to_child[0]);
-    close(from_child[1]);
-    int wfd = to_child[1], rfd = from_child[0];
+    int wfd, rfd;
+    pid_t pid = spawn_node(argv + 4, &wfd, &rfd);
+    if (pid < 0) return 2;
 
     char req[256], line[4096];
     const char *init = "{\"id\":0,\"src\":\"c0\",\"dest\":\"n0\",\"body\":{\"type\":\"init\",\"msg_id\":1,"

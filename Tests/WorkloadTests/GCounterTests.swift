@@ -10,12 +10,7 @@ final class GCounterTests: XCTestCase {
 
     private func cluster(nodes: Int, latency: Micros = 0, seed: UInt64 = 1,
                          configure: (inout GCounter.Config) -> Void = { _ in }) -> Cluster {
-        var config = ClusterConfig(nodeCount: nodes, latency: latency, seed: seed)
-        config.forcedWorkload = .gCounter
-        configure(&config.workloads.gCounter)
-        let c = Cluster(config)
-        XCTAssertEqual(c.initialize(), [])
-        return c
+        initializedCluster(nodes: nodes, latency: latency, seed: seed, workload: .gCounter) { configure(&$0.gCounter) }
     }
 
     @discardableResult

@@ -11,12 +11,7 @@ final class KafkaTests: XCTestCase {
 
     private func cluster(nodes: Int, latency: Micros = 0, seed: UInt64 = 1,
                          configure: (inout Kafka.Config) -> Void = { _ in }) -> Cluster {
-        var config = ClusterConfig(nodeCount: nodes, latency: latency, seed: seed)
-        config.forcedWorkload = .kafka
-        configure(&config.workloads.kafka)
-        let c = Cluster(config)
-        XCTAssertEqual(c.initialize(), [])
-        return c
+        initializedCluster(nodes: nodes, latency: latency, seed: seed, workload: .kafka) { configure(&$0.kafka) }
     }
 
     @discardableResult

@@ -8,12 +8,7 @@ import XCTest
 final class TxnTests: XCTestCase {
     private func cluster(nodes: Int, latency: Micros = 0, distribution: LatencyDistribution = .constant,
                          seed: UInt64 = 1, probe: TxnReplicationProbe? = nil) -> Cluster {
-        var config = ClusterConfig(nodeCount: nodes, latency: latency, seed: seed)
-        config.distribution = distribution
-        config.workloads.txn.probe = probe
-        let c = Cluster(config)
-        XCTAssertEqual(c.initialize(), [])
-        return c
+        initializedCluster(nodes: nodes, latency: latency, distribution: distribution, seed: seed) { $0.txn.probe = probe }
     }
 
     /// Sends one txn and runs until the reply. With zero latency that is the same virtual

@@ -1,0 +1,19 @@
+import EVCore
+import EVSim
+import Workloads
+import XCTest
+
+/// An initialized simulated cluster for workload tests; fails the calling test if a node does not
+/// answer init.
+func initializedCluster(nodes: Int, latency: Micros = 0, distribution: LatencyDistribution = .constant,
+                        seed: UInt64 = 1, workload: WorkloadKind? = nil,
+                        configure: (inout WorkloadConfig) -> Void = { _ in },
+                        file: StaticString = #filePath, line: UInt = #line) -> Cluster {
+    var config = ClusterConfig(nodeCount: nodes, latency: latency, seed: seed)
+    config.distribution = distribution
+    config.forcedWorkload = workload
+    configure(&config.workloads)
+    let cluster = Cluster(config)
+    XCTAssertEqual(cluster.initialize(), [], "nodes that did not answer init", file: file, line: line)
+    return cluster
+}
