@@ -59,6 +59,8 @@ public final class Node {
     }
 
     public var now: Micros { transport.now }
+    /// Whether the transport's output queue is over its cap (see `Transport.outputCongested`).
+    public var outputCongested: Bool { transport.outputCongested }
     public var wallClock: Micros { transport.wallClock }
 
     // MARK: receiving

@@ -12,6 +12,13 @@ public protocol Transport: AnyObject {
     /// The node's earliest timer deadline may have changed; the transport should call
     /// `Node.fireTimers()` once `now` reaches `Node.nextDeadline`.
     func timersChanged()
+    /// True while queued output is over the transport's cap: timer-driven peer traffic should
+    /// wait (client replies are still queued, in order).
+    var outputCongested: Bool { get }
+}
+
+public extension Transport {
+    var outputCongested: Bool { false }
 }
 
 /// Receives every decoded message that is not a reply to one of the node's own RPCs.
