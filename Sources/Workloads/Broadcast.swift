@@ -5,13 +5,19 @@ import EVCore
 /// A hub (the first of `node_ids`) relays everything; the given topology is ignored. A leaf sends
 /// its clients' new values to the hub at once; the hub sends each leaf, every `hubFlushInterval`,
 /// one message with all values that leaf does not have yet (never those that came from it). The
-/// traffic runs over `PeerLinks` (sequence numbers, piggybacked cumulative acks, go-back-N resends
-/// after a timeout), so partitions lose nothing and nothing is sent twice while none occur.
+/// traffic runs over the `Replicator` (sequence numbers, piggybacked cumulative acks, go-back-N
+/// resends after a timeout), so partitions lose nothing and nothing is sent twice while none occur.
 /// Client requests are answered at once; nothing waits on peers.
 public final class Broadcast: Workload {
-    public static let messageTypes = ["topology", "broadcast", "read", dataType, ackType]
-    static let dataType = "bc_batch"
-    static let ackType = "bc_ack"
+    public static let channel = ReplicationChannel(prefix: "bc")
+
+    public static let handlers = Handlers<Broadcast> { h in
+        h.on("broadcast") { b, m in try b.broadcast(m) }
+        // A read before any broadcast message belongs to g-counter, which has no opening message.
+        h.on("read", opensWorkload: false) { b, m in try b.read(m) }
+        h.on("topology") { b, m in try b.topology(m) }
+        h.replication(channel) { $0.links }
+    }
 
     public struct Config: Sendable {
         /// How often the hub sends each leaf what it has not got (T_h). The main trade-off:
@@ -21,58 +27,57 @@ public final class Broadcast: Workload {
         /// as the values of the current instant are in).
         public var leafFlushInterval: Micros = 0
         /// Acks and resends.
-        public var link = PeerLinkConfig()
+        public var link = ReplicationConfig()
 
         public init() {}
     }
 
     public let config: Config
     public let values = BroadcastValues()
-    public let links: PeerLinks<BroadcastValues>
+    public let links: Replicator<Int>
     public let hub: String
     public let isHub: Bool
     private unowned let node: Node
-    private let selfIndex: Int
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
         self.config = config.broadcast
-        selfIndex = node.nodeIDs.firstIndex(of: node.id) ?? -1
         hub = node.nodeIDs.first ?? node.id
         isHub = hub == node.id
-        links = PeerLinks(node: node, log: values, dataType: Self.dataType, ackType: Self.ackType,
-                          config: config.broadcast.link)
+        let values = self.values
+        links = Replicator(node: node, channel: Self.channel, config: config.broadcast.link)
         if isHub {
             for peer in node.peers { links.open(to: peer, flushInterval: self.config.hubFlushInterval) }
         } else {
             links.open(to: hub, flushInterval: self.config.leafFlushInterval)
         }
+        links.defaultFlushInterval = isHub ? self.config.hubFlushInterval : self.config.leafFlushInterval
+        // A restarted peer lost every value: it gets them all again.
+        links.snapshot = { _ in values.values }
+        links.onDeliver { [unowned self] entries, peer in
+            for v in entries where self.values.add(v) { self.links.append(v, except: peer) }
+        }
     }
 
-    public func handle(_ m: Message) {
-        switch m.type {
-        case "broadcast":
-            guard let req = m.request else { return }
-            guard let value = m.body["message"].int else {
-                node.replyError(to: req, code: .malformedRequest, text: "broadcast needs an integer 'message'")
-                return
-            }
-            let isNew = values.add(value, origin: selfIndex)
-            node.reply(to: req, type: "broadcast_ok")
-            if isNew { links.logDidGrow() }
-        case "read":
-            guard let req = m.request else { return }
-            let all = values.values
-            node.reply(to: req) { w in
-                w.field("type", "read_ok")
-                w.field("messages", ints: all)
-            }
-        case "topology":
-            // The hub layout replaces the suggested topology (allowed by the challenge).
-            guard let req = m.request else { return }
-            node.reply(to: req, type: "topology_ok")
-        default:
-            links.handle(m, defaultFlushInterval: isHub ? config.hubFlushInterval : config.leafFlushInterval)
+    private func broadcast(_ m: Message) throws {
+        let req = try m.requireRequest()
+        let value = try m.int("message")
+        let isNew = values.add(value)
+        node.reply(to: req, type: "broadcast_ok")
+        if isNew { links.append(value) }
+    }
+
+    private func read(_ m: Message) throws {
+        let req = try m.requireRequest()
+        let all = values.values
+        node.reply(to: req) { w in
+            w.field("type", "read_ok")
+            w.field("messages", ints: all)
         }
+    }
+
+    /// The hub layout replaces the suggested topology (allowed by the challenge).
+    private func topology(_ m: Message) throws {
+        node.reply(to: try m.requireRequest(), type: "topology_ok")
     }
 }

@@ -2,18 +2,18 @@ import EVCore
 
 /// Challenge 1: return the `echo` value unchanged, whatever JSON it is.
 public final class Echo: Workload {
-    public static let messageTypes = ["echo"]
+    public static let handlers = Handlers<Echo> { h in
+        h.on("echo") { e, m in try e.echo(m) }
+    }
+
     private unowned let node: Node
 
     public init(node: Node, config: WorkloadConfig) { self.node = node }
 
-    public func handle(_ m: Message) {
-        guard let req = m.request else { return }
+    private func echo(_ m: Message) throws {
+        let req = try m.requireRequest()
         let value = m.body["echo"]
-        guard value.exists else {
-            node.replyError(to: req, code: .malformedRequest, text: "echo needs an 'echo' field")
-            return
-        }
+        guard value.exists else { throw ProtocolError.malformed("echo needs an 'echo' field") }
         node.reply(to: req) { w in
             w.field("type", "echo_ok")
             w.field("echo", value)

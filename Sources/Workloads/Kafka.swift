@@ -7,32 +7,48 @@ import EVCore
 ///   from a local counter, so offsets are dense, never reused, and per-client increasing without
 ///   any coordination. A `send` that reaches another node is forwarded to the owner (one
 ///   request/reply between nodes); the owner answers at once from memory.
-/// - **Asynchronous batched replication**: each owner ships new entries of its keys to every other
-///   node at most once per `replicationInterval`, numbered and acknowledged, resent until
-///   acknowledged. A replica keeps a hole-free prefix, so every node answers `poll` locally and
-///   can never skip an offset; it may lag the owner by one interval, which polls allow.
+/// - **Asynchronous batched replication** over the `Replicator`: each owner queues its new entries
+///   and every committed offset for every other node, flushed at most once per
+///   `replicationInterval`, acknowledged and resent until acknowledged. A replica keeps a hole-free
+///   prefix per key, so every node answers `poll` locally and can never skip an offset.
 /// - **Committed offsets** are a max-register per key: `commit_offsets` raises the local value and
-///   is answered at once; `list_committed_offsets` (about 1 op in 64) asks every other node and
-///   answers with the maximum. Each node's values only grow and a list sees every node, so a list
-///   never returns less than any commit or list that completed before it began.
-/// - No lin-kv or seq-kv at all: nothing here needs a linearizable service.
+///   is answered at once; `list_committed_offsets` asks every other node and answers with the
+///   maximum, so a list never returns less than any commit or list that completed before it began.
+/// - **Restarts.** A node first hears from every peer (the replicator's handshake) and, if it is a
+///   restarted process, recovers what they hold of every key before it hands out offsets of its own
+///   keys, so an offset is never used twice. Sends to its keys wait for that (a round trip at start),
+///   up to `recoveryWait`, then get error 11.
 public final class Kafka: Workload {
-    public static let messageTypes = ["send", "poll", "commit_offsets", "list_committed_offsets",
-                                      "kf_send", "kf_repl", "kf_list"]
+    public static let channel = ReplicationChannel(prefix: "kf")
+
+    public static let handlers = Handlers<Kafka> { h in
+        h.on("send") { k, m in try k.send(m) }
+        h.on("poll") { k, m in try k.poll(m) }
+        h.on("commit_offsets") { k, m in try k.commit(m) }
+        h.on("list_committed_offsets") { k, m in try k.list(m) }
+        h.on("kf_send", from: .peers) { k, m in try k.forwardedSend(m) }
+        h.on("kf_list", from: .peers) { k, m in try k.peerList(m) }
+        h.replication(channel) { $0.links }
+    }
 
     public struct Config: Sendable {
         /// Least time between two replication messages to one peer: sends in between are batched.
         public var replicationInterval: Micros = .ms(100)
-        /// A batch the peer has not acknowledged this long is sent again.
-        public var retransmitTimeout: Micros = .ms(1000)
+        public var link: ReplicationConfig = {
+            var c = ReplicationConfig()
+            c.ackDelay = .ms(500)
+            c.retransmitTimeout = .ms(1000)
+            c.maxEntriesPerMessage = 20_000
+            return c
+        }()
         /// How long a forwarded send waits for the owner before the client gets an indefinite error.
         public var forwardTimeout: Micros = .ms(2000)
         /// How long list_committed_offsets waits for the other nodes.
         public var listTimeout: Micros = .ms(1000)
+        /// How long a send waits for the node to hear from its peers at start before error 11.
+        public var recoveryWait: Micros = .ms(1000)
         /// Most messages one poll reply carries (a longer backlog is returned over several polls).
         public var maxMessagesPerPoll = 100_000
-        /// Most entries one replication message carries (the rest follows in the next ones).
-        public var maxEntriesPerReplicationMessage = 20_000
         public init() {}
     }
 
@@ -41,40 +57,34 @@ public final class Kafka: Workload {
     private let ids: [String]
     private var logs: [String: KafkaKeyLog] = [:]
     private var committed: [String: Int] = [:]
-    /// One link per other node, in `node_ids` order.
-    private var links: [KafkaReplicationLink] = []
-    private var linkByPeer: [String: KafkaReplicationLink] = [:]
+    private let links: Replicator<KafkaEntry>
+    /// Set once every peer has answered and handed over what it holds (see Restarts above).
+    private var recovered: Bool
+    /// Sends to own keys that arrived before `recovered`, in arrival order.
+    private var waiting: [(req: RequestRef, replyType: String, key: String, msg: Int)] = []
+    private var recoveryPoll: TimerID?
 
     /// Counters for tests and the simulator's reports.
     public private(set) var stats = Stats()
     public struct Stats: Sendable {
-        public var localSends = 0, forwardedSends = 0, replicationMessages = 0, replicatedEntriesResent = 0,
-                   inconsistentReplicas = 0
+        public var localSends = 0, forwardedSends = 0, inconsistentReplicas = 0
     }
+
+    public var replicationStats: Replicator<KafkaEntry>.Stats { links.stats }
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
         self.config = config.kafka
         ids = node.nodeIDs
-        for peer in ids where peer != node.id {
-            let link = KafkaReplicationLink(peer: peer)
-            links.append(link)
-            linkByPeer[peer] = link
+        links = Replicator(node: node, channel: Self.channel, config: config.kafka.link)
+        links.defaultFlushInterval = self.config.replicationInterval
+        for peer in node.peers { links.open(to: peer, flushInterval: self.config.replicationInterval) }
+        recovered = node.peers.isEmpty
+        links.snapshot = { [unowned self] _ in self.everything() }
+        links.onDeliver { [unowned self] entries, peer in
+            for e in entries { self.apply(e, from: peer) }
         }
-    }
-
-    public func handle(_ m: Message) {
-        switch m.type {
-        case "send": handleSend(m)
-        case "poll": handlePoll(m)
-        case "commit_offsets": handleCommit(m)
-        case "list_committed_offsets": handleList(m)
-        case "kf_send": handleForwardedSend(m)
-        case "kf_repl": handleReplication(m)
-        case "kf_list": handlePeerList(m)
-        default:
-            if let req = m.request { node.replyError(to: req, code: .notSupported, text: "kafka does not handle \(m.type)") }
-        }
+        links.startHandshake()
     }
 
     private func owner(of key: String) -> String {
@@ -90,24 +100,13 @@ public final class Kafka: Workload {
 
     // MARK: send
 
-    /// Validated `key` and `msg` of a send, or the reason they are not usable.
-    private func sendFields(_ m: Message) -> Result<(String, Int), FieldError> {
-        guard let key = m.body["key"].string else { return .failure(FieldError("\(m.type) needs a string field 'key'")) }
-        guard let msg = m.body["msg"].int else { return .failure(FieldError("\(m.type) needs an integer field 'msg'")) }
-        return .success((key, msg))
-    }
-
-    private func handleSend(_ m: Message) {
-        guard let req = m.request else { return }
-        let key: String, msg: Int
-        switch sendFields(m) {
-        case .failure(let e): return node.replyError(to: req, code: .malformedRequest, text: e.text)
-        case .success(let fields): (key, msg) = fields
-        }
+    private func send(_ m: Message) throws {
+        let req = try m.requireRequest()
+        let key = try m.string("key"), msg = try m.int("msg")
         let owner = owner(of: key)
         if owner == node.id {
             stats.localSends += 1
-            return replySendOK(req, offset: appendAsOwner(key, msg))
+            return appendAsOwner(req, replyType: "send_ok", key, msg)
         }
         stats.forwardedSends += 1
         node.rpc(to: owner, timeout: config.forwardTimeout, { w in
@@ -122,7 +121,7 @@ public final class Kafka: Workload {
                     return self.node.replyError(to: req, code: .crash, text: "owner \(owner) replied without an offset")
                 }
                 self.log(key).apply(start: offset, [msg]) // the replica learns it early
-                self.replySendOK(req, offset: offset)
+                self.replySendOK(req, type: "send_ok", offset: offset)
             case .error(let code, let text):
                 // Pass the owner's verdict on: a definite code from it means it did nothing.
                 let passed = ErrorCode(rawValue: code) ?? .crash
@@ -134,48 +133,63 @@ public final class Kafka: Workload {
         })
     }
 
-    private func replySendOK(_ req: RequestRef, offset: Int) {
+    private func replySendOK(_ req: RequestRef, type: String, offset: Int) {
         node.reply(to: req) { w in
-            w.field("type", "send_ok")
+            w.field("type", type)
             w.field("offset", offset)
         }
     }
 
-    private func handleForwardedSend(_ m: Message) {
-        guard let req = m.request else { return }
-        let key: String, msg: Int
-        switch sendFields(m) {
-        case .failure(let e): return node.replyError(to: req, code: .malformedRequest, text: e.text)
-        case .success(let fields): (key, msg) = fields
-        }
+    private func forwardedSend(_ m: Message) throws {
+        let req = try m.requireRequest()
+        let key = try m.string("key"), msg = try m.int("msg")
         guard owner(of: key) == node.id else {
-            return node.replyError(to: req, code: .temporarilyUnavailable, text: "\(node.id) does not own key \(key)")
+            throw ProtocolError(.temporarilyUnavailable, "\(node.id) does not own key \(key)")
         }
         stats.localSends += 1
-        let offset = appendAsOwner(key, msg)
-        node.reply(to: req) { w in
-            w.field("type", "kf_send_ok")
-            w.field("offset", offset)
-        }
+        appendAsOwner(req, replyType: "kf_send_ok", key, msg)
     }
 
-    private func appendAsOwner(_ key: String, _ msg: Int) -> Int {
-        let offset = log(key).append(msg)
-        for link in links {
-            link.markDirty(key)
-            scheduleReplication(link)
+    /// Assigns the next offset of an own key and answers, or waits until the node has recovered.
+    private func appendAsOwner(_ req: RequestRef, replyType: String, _ key: String, _ msg: Int) {
+        guard recovered || checkRecovered() else {
+            waiting.append((req, replyType, key, msg))
+            if recoveryPoll == nil {
+                recoveryPoll = node.every(.ms(5)) { [weak self] in self?.recoveryTick() }
+            }
+            return
         }
-        return offset
+        let offset = log(key).append(msg)
+        links.append(.message(key: key, offset: offset, msg: msg))
+        replySendOK(req, type: replyType, offset: offset)
+    }
+
+    private func checkRecovered() -> Bool {
+        recovered = node.peers.allSatisfy { links.isCaughtUp(with: $0) }
+        return recovered
+    }
+
+    /// While recovering: answer the waiting sends once recovered, refuse those waiting too long.
+    private func recoveryTick() {
+        if checkRecovered() {
+            if let t = recoveryPoll { node.cancel(t); recoveryPoll = nil }
+            let ready = waiting
+            waiting.removeAll()
+            for w in ready { appendAsOwner(w.req, replyType: w.replyType, w.key, w.msg) }
+            return
+        }
+        let now = node.now
+        while let w = waiting.first, now - w.req.receivedAt >= config.recoveryWait {
+            waiting.removeFirst()
+            node.replyError(to: w.req, code: .temporarilyUnavailable, text: "\(node.id) has not heard from every peer yet")
+        }
     }
 
     // MARK: poll
 
-    private func handlePoll(_ m: Message) {
-        guard let req = m.request else { return }
-        let offsets = m.body["offsets"]
-        guard offsets.isObject else {
-            return node.replyError(to: req, code: .malformedRequest, text: "poll needs an object field 'offsets' (key → offset)")
-        }
+    private func poll(_ m: Message) throws {
+        let req = try m.requireRequest()
+        let offsets = try m.object("offsets")
         var wanted: [(key: String, log: KafkaKeyLog, from: Int)] = []
         var problem: String?
         offsets.forEachMember { key, value in
@@ -186,7 +200,7 @@ public final class Kafka: Workload {
             }
             if let log = logs[key], from < log.count { wanted.append((key, log, from)) }
         }
-        if let problem { return node.replyError(to: req, code: .malformedRequest, text: problem) }
+        if let problem { throw ProtocolError.malformed(problem) }
         var budget = max(config.maxMessagesPerPoll, 1)
         node.reply(to: req) { w in
             w.field("type", "poll_ok")
@@ -209,13 +223,9 @@ public final class Kafka: Workload {
 
     // MARK: committed offsets
 
-    private func handleCommit(_ m: Message) {
-        guard let req = m.request else { return }
-        let offsets = m.body["offsets"]
-        guard offsets.isObject else {
-            return node.replyError(to: req, code: .malformedRequest,
-                                   text: "commit_offsets needs an object field 'offsets' (key → offset)")
-        }
+    private func commit(_ m: Message) throws {
+        let req = try m.requireRequest()
+        let offsets = try m.object("offsets")
         var updates: [(String, Int)] = []
         var problem: String?
         offsets.forEachMember { key, value in
@@ -226,39 +236,45 @@ public final class Kafka: Workload {
             }
             updates.append((key, offset))
         }
-        if let problem { return node.replyError(to: req, code: .malformedRequest, text: problem) }
+        if let problem { throw ProtocolError.malformed(problem) }
         // All or nothing: nothing is applied before every offset was validated.
-        for (key, offset) in updates where offset > committed[key] ?? -1 { committed[key] = offset }
+        for (key, offset) in updates where raiseCommitted(key, offset) {
+            links.append(.commit(key: key, offset: offset))
+        }
         node.reply(to: req, type: "commit_offsets_ok")
     }
 
-    /// The `keys` array of a list request, or nil if it is not an array of strings.
-    private func requestedKeys(_ m: Message) -> [String]? {
-        let keys = m.body["keys"]
-        guard keys.isArray else { return nil }
+    /// Raises the committed offset of `key`; false if it was already at least that.
+    private func raiseCommitted(_ key: String, _ offset: Int) -> Bool {
+        guard offset > committed[key] ?? -1 else { return false }
+        committed[key] = offset
+        return true
+    }
+
+    /// The `keys` array of a list request.
+    private func requestedKeys(_ m: Message) throws -> [String] {
+        let keys = try m.array("keys")
         var out: [String] = []
         var ok = true
         keys.forEachElement { k in
             if let s = k.string { out.append(s) } else { ok = false }
         }
-        return ok ? out : nil
+        guard ok else { throw ProtocolError.malformed("\(m.type) needs an array of strings field 'keys'") }
+        return out
     }
 
-    private func handleList(_ m: Message) {
-        guard let req = m.request else { return }
-        guard let keys = requestedKeys(m) else {
-            return node.replyError(to: req, code: .malformedRequest,
-                                   text: "list_committed_offsets needs an array of strings field 'keys'")
-        }
+    private func list(_ m: Message) throws {
+        let req = try m.requireRequest()
+        let keys = try requestedKeys(m)
         var merged: [String: Int] = [:]
         for key in keys { if let c = committed[key] { merged[key] = c } }
-        guard !links.isEmpty else { return replyList(req, keys: keys, merged) }
+        guard !node.peers.isEmpty else { return replyOffsets(req, type: "list_committed_offsets_ok", keys: keys, merged) }
 
         // Commits land on whichever node the client uses: ask every other node for its values.
-        var outstanding = links.count
+        var outstanding = node.peers.count
         var failure: String?
-        for link in links {
-            node.rpc(to: link.peer, timeout: config.listTimeout, { w in
+        for peer in node.peers {
+            node.rpc(to: peer, timeout: config.listTimeout, { w in
                 w.field("type", "kf_list")
                 w.arrayField("keys") { a in for k in keys { a.element(k) } }
             }, callback: { [weak self] result in
@@ -268,8 +284,8 @@ public final class Kafka: Workload {
                     reply.body["offsets"].forEachMember { key, value in
                         if let v = value.int, v > merged[key] ?? -1 { merged[key] = v }
                     }
-                case .error(_, let text): failure = failure ?? "\(link.peer): \(text)"
-                case .timeout: failure = failure ?? "\(link.peer) did not answer"
+                case .error(_, let text): failure = failure ?? "\(peer): \(text)"
+                case .timeout: failure = failure ?? "\(peer) did not answer"
                 }
                 outstanding -= 1
                 guard outstanding == 0 else { return }
@@ -279,14 +295,10 @@ public final class Kafka: Workload {
                     self.node.replyError(to: req, code: .temporarilyUnavailable,
                                          text: "could not read committed offsets from every node (\(failure))")
                 } else {
-                    self.replyList(req, keys: keys, merged)
+                    self.replyOffsets(req, type: "list_committed_offsets_ok", keys: keys, merged)
                 }
             })
         }
-    }
-
-    private func replyList(_ req: RequestRef, keys: [String], _ values: [String: Int]) {
-        replyOffsets(req, type: "list_committed_offsets_ok", keys: keys, values)
     }
 
     /// Answers with `{"offsets": {key: offset}}` for the requested keys that have one, each once.
@@ -302,92 +314,63 @@ public final class Kafka: Workload {
         }
     }
 
-    private func handlePeerList(_ m: Message) {
-        guard let req = m.request else { return }
-        guard let keys = requestedKeys(m) else {
-            return node.replyError(to: req, code: .malformedRequest, text: "kf_list needs an array of strings field 'keys'")
-        }
-        replyOffsets(req, type: "kf_list_ok", keys: keys, committed)
+    private func peerList(_ m: Message) throws {
+        replyOffsets(try m.requireRequest(), type: "kf_list_ok", keys: try requestedKeys(m), committed)
     }
 
     // MARK: replication
 
-    private func scheduleReplication(_ link: KafkaReplicationLink) {
-        guard let due = link.nextSendTime(interval: config.replicationInterval,
-                                          retransmitTimeout: config.retransmitTimeout) else { return }
-        if due <= node.now {
-            sendReplication(link)
-            return
-        }
-        if let timer = link.timer {
-            if link.timerAt <= due { return }
-            node.cancel(timer)
-        }
-        link.timerAt = due
-        link.timer = node.after(due - node.now) { [weak self, weak link] in
-            guard let self, let link else { return }
-            link.timer = nil
-            self.scheduleReplication(link)
+    private func apply(_ entry: KafkaEntry, from peer: Int) {
+        switch entry {
+        case .message(let key, let offset, let msg):
+            if !log(key).apply(start: offset, [msg]) {
+                stats.inconsistentReplicas += 1
+                node.logger.error("\(ids[peer]) replicated offset \(offset) of key \(key), which contradicts the stored one")
+            }
+        case .commit(let key, let offset):
+            _ = raiseCommitted(key, offset)
         }
     }
 
-    private func sendReplication(_ link: KafkaReplicationLink) {
-        if let timer = link.timer { node.cancel(timer); link.timer = nil }
-        let resentBefore = link.unacked.filter { $0.lastSentAt + config.retransmitTimeout <= node.now }
-        stats.replicatedEntriesResent += resentBefore.reduce(0) { $0 + $1.entryCount }
-        let (ack, batches) = link.takeMessage(now: node.now, retransmitTimeout: config.retransmitTimeout,
-                                              maxEntries: max(config.maxEntriesPerReplicationMessage, 1), logs: logs)
-        stats.replicationMessages += 1
-        node.send(to: link.peer) { w in
-            w.field("type", "kf_repl")
-            w.field("ack", ack)
-            guard !batches.isEmpty else { return }
-            w.arrayField("b") { a in
-                for batch in batches {
-                    a.arrayElement { b in
-                        b.element(batch.seq)
-                        b.arrayElement { runs in
-                            for run in batch.runs {
-                                runs.arrayElement { r in
-                                    r.element(run.key)
-                                    r.element(run.start)
-                                    r.arrayElement { msgs in for msg in run.messages { msgs.element(msg) } }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+    /// Every message and committed offset this node holds, for a restarted peer.
+    private func everything() -> [KafkaEntry] {
+        var out: [KafkaEntry] = []
+        for key in logs.keys.sorted() {
+            for (offset, msg) in logs[key]!.messages.enumerated() { out.append(.message(key: key, offset: offset, msg: msg)) }
         }
-        scheduleReplication(link) // more dirty keys than fit, or resends still pending
-    }
-
-    private func handleReplication(_ m: Message) {
-        guard let link = linkByPeer[m.src] else { return }
-        if let ack = m.body["ack"].int { link.acknowledged(through: ack) }
-        m.body["b"].forEachElement { batch in
-            guard let seq = batch[0].int else { return }
-            guard link.receive(batch: seq) else { return }
-            batch[1].forEachElement { run in
-                guard let key = run[0].string, let start = run[1].int, let msgs = run[2].ints, start >= 0 else {
-                    node.logger.warning("ignoring malformed replication run from \(m.src)")
-                    return
-                }
-                guard owner(of: key) == m.src else {
-                    node.logger.error("\(m.src) replicated key \(key), which it does not own; ignored")
-                    return
-                }
-                if !log(key).apply(start: start, msgs) {
-                    stats.inconsistentReplicas += 1
-                    node.logger.error("replicated entries of key \(key) from \(start) contradict stored ones")
-                }
-            }
-        }
-        scheduleReplication(link)
+        for key in committed.keys.sorted() { out.append(.commit(key: key, offset: committed[key]!)) }
+        return out
     }
 }
 
-private struct FieldError: Error {
-    let text: String
-    init(_ text: String) { self.text = text }
+/// What kafka replicates: `["m", key, offset, msg]` (a message at its offset) or
+/// `["c", key, offset]` (a committed offset).
+public enum KafkaEntry: ReplicatedEntry {
+    case message(key: String, offset: Int, msg: Int)
+    case commit(key: String, offset: Int)
+
+    public func write(into array: inout JSONWriter) {
+        array.arrayElement { e in
+            switch self {
+            case .message(let key, let offset, let msg):
+                e.element("m"); e.element(key); e.element(offset); e.element(msg)
+            case .commit(let key, let offset):
+                e.element("c"); e.element(key); e.element(offset)
+            }
+        }
+    }
+
+    public init?(json: JSON) {
+        guard json.isArray, let tag = json[0].string, let key = json[1].string,
+              let offset = json[2].int, offset >= 0 else { return nil }
+        switch (tag, json.count) {
+        case ("m", 4):
+            guard let msg = json[3].int else { return nil }
+            self = .message(key: key, offset: offset, msg: msg)
+        case ("c", 3):
+            self = .commit(key: key, offset: offset)
+        default:
+            return nil
+        }
+    }
 }

@@ -20,7 +20,7 @@ final class KafkaKeyLog {
     /// contradicts what is already stored (which would mean two owners; the stored one is kept).
     @discardableResult
     func apply(start: Int, _ entries: [Int]) -> Bool {
-        guard start >= 0 else { return false }
+        guard start >= 0, start <= Int.max - entries.count else { return false }
         var consistent = true
         for (i, message) in entries.enumerated() {
             let offset = start + i

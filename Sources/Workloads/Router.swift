@@ -1,28 +1,47 @@
 import EVCore
 
-/// Routes each message to its workload by type, creating the workload on first use.
-/// `read` is the one type two workloads share (broadcast and g-counter): it goes to broadcast
-/// once the node has seen `topology` or a broadcast message, otherwise to g-counter.
+/// Routes each message to its workload by type, creating the workload on first use. The routing
+/// table is built from every workload's `handlers`, so a type is declared in one place.
+///
+/// A type served by several workloads (`read`: broadcast and g-counter) goes to the first of them
+/// (in `WorkloadKind` order) that is active; if none is, to the first that may open on it.
+/// A handler's thrown `ProtocolError` becomes the error reply; it is logged once per sender, type
+/// and code (then at debug level), so a flood of bad messages cannot flood stderr.
 public final class Router: MessageHandler {
     public let forced: WorkloadKind?
     public let config: WorkloadConfig
-    public private(set) var active: [WorkloadKind: Workload] = [:]
+    public private(set) var active: [WorkloadKind: any Workload] = [:]
     private unowned var node: Node!
-    /// The last route taken. Streams are long runs of one type, so this saves two dictionary
-    /// lookups per message; it is dropped whenever `active` changes, the only thing a route
-    /// depends on besides the type.
-    private var lastRoute: (type: String, workload: Workload)?
+    /// Nodes of the cluster other than this one: the only senders of peer-only types.
+    private var peers: Set<String> = []
+    /// The last route taken. Streams are long runs of one type, so this saves the table lookup
+    /// per message; it is dropped whenever `active` changes, the only thing a route depends on
+    /// besides the type.
+    private var lastRoute: BoundRoute?
+    private var logged: Set<String> = []
 
-    private static let owners: [String: WorkloadKind] = {
-        var table: [String: WorkloadKind] = [:]
+    private final class BoundRoute {
+        let type: String
+        let route: AnyRoute
+        let workload: any Workload
+        init(type: String, route: AnyRoute, workload: any Workload) {
+            self.type = type
+            self.route = route
+            self.workload = workload
+        }
+    }
+
+    /// Every route, by type, in `WorkloadKind` order.
+    private static let table: [String: [AnyRoute]] = {
+        var table: [String: [AnyRoute]] = [:]
         for kind in WorkloadKind.allCases {
-            for type in kind.type.messageTypes where type != "read" {
-                precondition(table[type] == nil, "message type \(type) claimed by two workloads")
-                table[type] = kind
-            }
+            for route in kind.routes { table[route.type, default: []].append(route) }
         }
         return table
     }()
+
+    /// Every message type some workload serves (for tests, the fuzzer and docs).
+    public static var messageTypes: [String] { table.keys.sorted() }
 
     public init(forced: WorkloadKind? = nil, config: WorkloadConfig = WorkloadConfig()) {
         self.forced = forced
@@ -31,44 +50,63 @@ public final class Router: MessageHandler {
 
     public func nodeDidInit(_ node: Node) {
         self.node = node
+        peers = Set(node.peers)
         active.removeAll() // a re-init starts from scratch
         lastRoute = nil
     }
 
     public func handle(_ message: Message, node: Node) {
-        if let route = lastRoute, route.type == message.type {
-            route.workload.handle(message)
+        if let bound = lastRoute, bound.type == message.type {
+            run(bound.route, on: bound.workload, message)
             return
         }
         self.node = node
-        guard let kind = owner(of: message.type) else {
-            node.logger.warning("unsupported message type '\(message.type)' from \(message.src)")
-            if let req = message.request {
-                node.replyError(to: req, code: .notSupported, text: "unsupported message type '\(message.type)'")
-            }
+        guard let route = route(for: message.type) else {
+            fail(message, .notSupported("unsupported message type '\(message.type)'"))
             return
         }
-        let target = workload(kind)
-        lastRoute = (message.type, target)
-        target.handle(message)
+        let target = workload(route.kind)
+        lastRoute = BoundRoute(type: message.type, route: route, workload: target)
+        run(route, on: target, message)
+    }
+
+    private func run(_ route: AnyRoute, on workload: any Workload, _ message: Message) {
+        if route.senders == .peers && !peers.contains(message.src) {
+            fail(message, .notSupported("\(message.type) is internal to the cluster"))
+            return
+        }
+        do {
+            try route.run(workload, message)
+        } catch let error as ProtocolError {
+            fail(message, error)
+        } catch {
+            fail(message, ProtocolError(.crash, "\(error)"))
+        }
+    }
+
+    private func fail(_ m: Message, _ error: ProtocolError) {
+        let key = "\(m.src) \(m.type) \(error.code.rawValue)"
+        if logged.count < 10_000 && logged.insert(key).inserted {
+            node.logger.warning("\(m.type) from \(m.src) refused (\(error.code.rawValue)): \(error.text) [further ones logged at debug level]")
+        } else {
+            node.logger.debug("\(m.type) from \(m.src) refused (\(error.code.rawValue)): \(error.text)")
+        }
+        if let req = m.request { node.replyError(to: req, code: error.code, text: error.text) }
     }
 
     /// The instance of `kind` on this node, created if needed.
-    public func workload(_ kind: WorkloadKind) -> Workload {
+    public func workload(_ kind: WorkloadKind) -> any Workload {
         if let w = active[kind] { return w }
-        let w = kind.type.init(node: node, config: config)
+        let make = Self.table.values.lazy.flatMap { $0 }.first { $0.kind == kind }!.make
+        let w = make(node, config)
         active[kind] = w
         lastRoute = nil
         return w
     }
 
-    private func owner(of type: String) -> WorkloadKind? {
-        if type == "read" {
-            if let forced, forced.type.messageTypes.contains("read") { return forced }
-            return active[.broadcast] != nil ? .broadcast : .gCounter
-        }
-        guard let kind = Self.owners[type] else { return nil }
-        if let forced, kind != forced { return nil }
-        return kind
+    private func route(for type: String) -> AnyRoute? {
+        guard let candidates = Self.table[type] else { return nil }
+        if let forced { return candidates.first { $0.kind == forced } }
+        return candidates.first { active[$0.kind] != nil } ?? candidates.first { $0.opens }
     }
 }

@@ -6,43 +6,44 @@ import EVCore
 /// immediately, partitioned or not; nothing ever aborts. Isolation comes from three rules:
 /// - a transaction executes atomically (one handler call) and only its final write per key
 ///   becomes visible, so no one sees intermediate or uncommitted state (no G1a, G1b);
-/// - every committed transaction gets a Lamport stamp (counter, node index) above everything this
-///   node has applied, and a register keeps the write with the highest stamp (last writer wins),
-///   so all write-write and write-read dependencies point forward in stamp order (no G0, G1c);
-/// - committed writes go to every peer in batches (`TxnReplication`), applied atomically per
-///   transaction there, retransmitted until acknowledged: after a partition heals every node
-///   holds every write and all nodes converge on the same map.
+/// - every committed transaction gets a stamp (counter, node index) above everything this node
+///   has applied, and a register keeps the write with the highest stamp (last writer wins), so all
+///   write-write and write-read dependencies point forward in stamp order (no G0, G1c). The counter
+///   is a hybrid clock, at least the wall clock in µs, so a restarted node (which lost its counter)
+///   still stamps above everything it wrote before;
+/// - committed writes go to every peer over the `Replicator`, applied atomically per transaction
+///   there, resent until acknowledged: after a partition heals every node holds every write and
+///   all nodes converge on the same map. A restarted peer gets the whole map.
 ///
 /// Keys and values may be any JSON (Maelstrom sends integers). Bad input gets error 12.
 public final class Txn: Workload {
-    public static let messageTypes = ["txn", TxnReplication.messageType]
+    public static let channel = ReplicationChannel(prefix: "tx")
+
+    public static let handlers = Handlers<Txn> { h in
+        h.on("txn") { t, m in try t.transact(m) }
+        h.replication(channel) { $0.links }
+    }
 
     public struct Config: Sendable {
         /// How often committed writes are shipped to each peer: at most one message per peer per
         /// interval. Longer means fewer messages and later visibility on the other nodes.
         public var replicationInterval: Micros = .ms(10)
-        /// A peer that acknowledged nothing new for this long is taken as unreachable: the link
-        /// stops streaming and probes instead (go-back-N). Must exceed `ackDelay` + round trip +
-        /// the peer's replication interval, or healthy links stall for nothing.
-        public var retransmitTimeout: Micros = .ms(500)
-        /// While a peer is unreachable, one probe (the unconfirmed entries from the oldest on)
-        /// per this interval; the first confirmed probe resumes streaming. Bounds how long a
-        /// healed link stays idle and how many messages a partition costs.
-        public var probeInterval: Micros = .ms(100)
-        /// A node with no writes of its own acknowledges received entries on its own after this
-        /// long; otherwise acks ride on its own replication messages.
-        public var ackDelay: Micros = .ms(50)
-        /// Cap on entries in one replication message (keeps lines small after a long partition).
-        public var maxEntriesPerMessage = 400
+        public var link: ReplicationConfig = {
+            var c = ReplicationConfig()
+            c.ackDelay = .ms(50)
+            c.retransmitTimeout = .ms(500)
+            c.maxEntriesPerMessage = 400
+            return c
+        }()
         /// Observes commits and remote applications (the simulator measures visibility with it).
         public var probe: TxnReplicationProbe?
 
         public init() {}
     }
 
-    /// Lamport stamp of a committed transaction: the counter, then the origin's index in
-    /// `node_ids` to break ties. Total order, identical on every node.
-    struct Stamp: Comparable {
+    /// Stamp of a committed transaction: the counter, then the origin's index in `node_ids` to
+    /// break ties. Total order, identical on every node.
+    struct Stamp: Comparable, Hashable {
         var counter: Int
         var origin: Int
         static func < (a: Stamp, b: Stamp) -> Bool {
@@ -59,25 +60,24 @@ public final class Txn: Workload {
     private let config: Config
     private let selfIndex: Int
     private var registers: [JSONValue: Register] = [:]
-    /// Highest Lamport counter applied here (own or received).
+    /// Highest counter applied here (own or received).
     private var lamport = 0
-    private var replication: TxnReplication!
+    private let links: Replicator<TxnEntry>
+    /// Own committed write transactions so far, and per peer how many of its entries were applied
+    /// here (the probe's sequence numbers).
+    private var commits = 0
+    private var appliedFrom: [Int: Int] = [:]
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
         self.config = config.txn
         selfIndex = node.nodeIDs.firstIndex(of: node.id) ?? 0
-        replication = TxnReplication(node: node, config: config.txn) { [unowned self] entry, origin in
-            self.applyRemote(entry, originIndex: origin)
-        }
-    }
-
-    public func handle(_ m: Message) {
-        switch m.type {
-        case "txn": handleTxn(m)
-        case TxnReplication.messageType: replication.receive(m)
-        default:
-            if let req = m.request { node.replyError(to: req, code: .notSupported, text: "unexpected \(m.type)") }
+        links = Replicator(node: node, channel: Self.channel, config: config.txn.link)
+        links.defaultFlushInterval = self.config.replicationInterval
+        for peer in node.peers { links.open(to: peer, flushInterval: self.config.replicationInterval) }
+        links.snapshot = { [unowned self] _ in self.wholeMap() }
+        links.onDeliver { [unowned self] entries, peer in
+            for e in entries { self.applyRemote(e, from: peer) }
         }
     }
 
@@ -85,10 +85,12 @@ public final class Txn: Workload {
     public var snapshot: [JSONValue: JSONValue] { registers.mapValues(\.value) }
 
     /// Replication counters (for tests and logs).
-    public var replicationStats: TxnReplication.Stats { replication.stats }
+    public var replicationStats: Replicator<TxnEntry>.Stats { links.stats }
 
     /// Own committed write transactions some peer has not acknowledged yet.
-    public var unconfirmedEntries: Int { replication.unconfirmedCount }
+    public var unconfirmedEntries: Int {
+        node.peers.compactMap { links.state(of: $0)?.unacknowledged }.max() ?? 0
+    }
 
     // MARK: client transactions
 
@@ -97,15 +99,9 @@ public final class Txn: Workload {
         case write(key: JSONValue, value: JSONValue)
     }
 
-    private func handleTxn(_ m: Message) {
-        guard let req = m.request else { return }
-        let ops: [MicroOp]
-        switch Self.parse(m.body["txn"]) {
-        case .success(let parsed): ops = parsed
-        case .failure(let problem):
-            node.replyError(to: req, code: .malformedRequest, text: problem.text)
-            return
-        }
+    private func transact(_ m: Message) throws {
+        let req = try m.requireRequest()
+        let ops = try Self.parse(m.body["txn"])
 
         // Execute against the committed map plus this transaction's own earlier writes; collect
         // the final write of each key (order of first write kept, so replication is stable).
@@ -128,11 +124,12 @@ public final class Txn: Workload {
 
         // Commit: all final writes at once, with a stamp above everything applied here.
         if !finalWrites.isEmpty {
-            lamport += 1
+            lamport = max(lamport + 1, Int(node.wallClock))
             let stamp = Stamp(counter: lamport, origin: selfIndex)
             for (key, value) in finalWrites { registers[key] = Register(value: value, stamp: stamp) }
-            let seq = replication.append(TxnReplication.Entry(counter: lamport, writes: finalWrites))
-            config.probe?.committed(origin: node.id, seq: seq, at: node.now)
+            links.append(TxnEntry(stamp: stamp, writes: finalWrites))
+            commits += 1
+            config.probe?.committed(origin: node.id, seq: commits, at: node.now)
         }
 
         node.reply(to: req) { w in
@@ -153,44 +150,93 @@ public final class Txn: Workload {
         }
     }
 
-    private struct Malformed: Error { let text: String }
-
     /// Validates the whole transaction before anything runs: `txn` must be an array of
     /// ["r", key, null] and ["w", key, value].
-    private static func parse(_ txn: JSON) -> Result<[MicroOp], Malformed> {
-        guard txn.exists else { return .failure(Malformed(text: "missing field 'txn'")) }
-        guard txn.isArray else { return .failure(Malformed(text: "'txn' must be an array of micro-ops")) }
+    private static func parse(_ txn: JSON) throws -> [MicroOp] {
+        guard txn.exists else { throw ProtocolError.malformed("missing field 'txn'") }
+        guard txn.isArray else { throw ProtocolError.malformed("'txn' must be an array of micro-ops") }
         var ops: [MicroOp] = []
         ops.reserveCapacity(txn.count)
         for i in 0..<txn.count {
             let op = txn[i]
             guard op.isArray, op.count == 3, let f = op[0].string, let key = op[1].value else {
-                return .failure(Malformed(text: "micro-op \(i) must be [f, key, value]"))
+                throw ProtocolError.malformed("micro-op \(i) must be [f, key, value]")
             }
             switch f {
             case "r":
-                guard op[2].isNull else { return .failure(Malformed(text: "read micro-op \(i) must carry null")) }
+                guard op[2].isNull else { throw ProtocolError.malformed("read micro-op \(i) must carry null") }
                 ops.append(.read(key: key))
             case "w":
-                guard let value = op[2].value else { return .failure(Malformed(text: "write micro-op \(i) has no value")) }
+                guard let value = op[2].value else { throw ProtocolError.malformed("write micro-op \(i) has no value") }
                 ops.append(.write(key: key, value: value))
             default:
-                return .failure(Malformed(text: "micro-op \(i) has unknown function '\(f)' (expected r or w)"))
+                throw ProtocolError.malformed("micro-op \(i) has unknown function '\(f)' (expected r or w)")
             }
         }
-        return .success(ops)
+        return ops
     }
 
     // MARK: replication
 
     /// Applies a peer's committed transaction atomically: each key takes the write if its stamp
     /// is newer than the one held (last writer wins), so every node ends with the same map.
-    private func applyRemote(_ entry: TxnReplication.Entry, originIndex: Int) {
-        lamport = max(lamport, entry.counter)
-        let stamp = Stamp(counter: entry.counter, origin: originIndex)
-        for (key, value) in entry.writes {
-            if let held = registers[key], !(held.stamp < stamp) { continue }
-            registers[key] = Register(value: value, stamp: stamp)
+    private func applyRemote(_ entry: TxnEntry, from peer: Int) {
+        guard entry.stamp.origin < node.nodeIDs.count else {
+            node.logger.error("\(Self.channel.dataType) from \(node.nodeIDs[peer]) names origin \(entry.stamp.origin), which is not a node; ignored")
+            return
         }
+        lamport = max(lamport, entry.stamp.counter)
+        for (key, value) in entry.writes {
+            if let held = registers[key], !(held.stamp < entry.stamp) { continue }
+            registers[key] = Register(value: value, stamp: entry.stamp)
+        }
+        let seq = appliedFrom[peer, default: 0] + 1
+        appliedFrom[peer] = seq
+        config.probe?.applied(origin: node.nodeIDs[peer], seq: seq, on: node.id, at: node.now)
+    }
+
+    /// The whole map as entries, one per stamp (the registers a transaction wrote that still hold
+    /// its value), in stamp order: what a restarted peer needs.
+    private func wholeMap() -> [TxnEntry] {
+        var byStamp: [Stamp: [(key: JSONValue, value: JSONValue)]] = [:]
+        for (key, r) in registers { byStamp[r.stamp, default: []].append((key, r.value)) }
+        return byStamp.keys.sorted().map { TxnEntry(stamp: $0, writes: byStamp[$0]!) }
+    }
+}
+
+/// One committed transaction as replicated: `[counter, origin, [[key, value], …]]`.
+public struct TxnEntry: ReplicatedEntry {
+    /// Counters above this are refused, so a peer's value can never push ours into overflow.
+    static let maxCounter = Int.max / 4
+    let stamp: Txn.Stamp
+    let writes: [(key: JSONValue, value: JSONValue)]
+
+    init(stamp: Txn.Stamp, writes: [(key: JSONValue, value: JSONValue)]) {
+        self.stamp = stamp
+        self.writes = writes
+    }
+
+    public func write(into array: inout JSONWriter) {
+        array.arrayElement { item in
+            item.element(stamp.counter)
+            item.element(stamp.origin)
+            item.arrayElement { list in
+                for (key, value) in writes { list.arrayElement { pair in pair.element(key); pair.element(value) } }
+            }
+        }
+    }
+
+    public init?(json item: JSON) {
+        guard item.isArray, item.count == 3, let counter = item[0].int, counter >= 0, counter <= Self.maxCounter,
+              let origin = item[1].int, origin >= 0, item[2].isArray else { return nil }
+        let list = item[2]
+        var writes: [(key: JSONValue, value: JSONValue)] = []
+        writes.reserveCapacity(list.count)
+        for j in 0..<list.count {
+            let pair = list[j]
+            guard pair.isArray, pair.count == 2, let key = pair[0].value, let value = pair[1].value else { return nil }
+            writes.append((key, value))
+        }
+        self.init(stamp: Txn.Stamp(counter: counter, origin: origin), writes: writes)
     }
 }

@@ -2,10 +2,13 @@ import EVCore
 
 /// Challenge 2: ids made locally, with no messages, so they stay available under partitions.
 /// An id is "<node>-<epoch>-<counter>": the node id makes nodes disjoint, the epoch (wall-clock
-/// microseconds when this process started the workload, base 36) makes a restarted cluster
-/// disjoint from the one before, and the counter makes ids from one process distinct.
+/// microseconds when this process started the workload, base 36) makes a restarted node or
+/// cluster disjoint from the process before, and the counter makes ids from one process distinct.
 public final class UniqueIDs: Workload {
-    public static let messageTypes = ["generate"]
+    public static let handlers = Handlers<UniqueIDs> { h in
+        h.on("generate") { u, m in try u.generate(m) }
+    }
+
     private unowned let node: Node
     private let prefix: String
     private var counter = 0
@@ -15,8 +18,8 @@ public final class UniqueIDs: Workload {
         prefix = "\(node.id)-\(String(node.wallClock, radix: 36))-"
     }
 
-    public func handle(_ m: Message) {
-        guard let req = m.request else { return }
+    private func generate(_ m: Message) throws {
+        let req = try m.requireRequest()
         counter += 1
         let id = prefix + String(counter, radix: 36)
         node.reply(to: req) { w in
@@ -24,5 +27,4 @@ public final class UniqueIDs: Workload {
             w.field("id", id)
         }
     }
-
 }

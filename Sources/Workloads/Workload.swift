@@ -1,15 +1,15 @@
 import EVCore
 
 /// A workload's handler. One instance per node, created when the first message of the workload
-/// arrives. It talks only to `Node` (send, reply, RPC, timers), never to libev.
+/// arrives. It talks only to `Node` (send, reply, RPC, timers), never to libev, and declares
+/// its message types once, in `handlers`.
 public protocol Workload: AnyObject {
-    /// Client request types and internal peer message types this workload handles.
-    static var messageTypes: [String] { get }
+    /// The message types this workload serves and what each does.
+    static var handlers: Handlers<Self> { get }
     init(node: Node, config: WorkloadConfig)
-    func handle(_ message: Message)
 }
 
-/// The workloads of the Gossip Glomers challenges.
+/// The workloads of the Gossip Glomers challenges. Adding one: its file, and a case here.
 public enum WorkloadKind: String, CaseIterable, Sendable {
     case echo
     case uniqueIDs = "unique-ids"
@@ -18,14 +18,34 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
     case kafka
     case txn = "txn-rw-register"
 
-    var type: Workload.Type {
+    /// The workload's routes, type-erased for the router.
+    var routes: [AnyRoute] {
         switch self {
-        case .echo: return Echo.self
-        case .uniqueIDs: return UniqueIDs.self
-        case .broadcast: return Broadcast.self
-        case .gCounter: return GCounter.self
-        case .kafka: return Kafka.self
-        case .txn: return Txn.self
+        case .echo: return AnyRoute.of(Echo.self, self)
+        case .uniqueIDs: return AnyRoute.of(UniqueIDs.self, self)
+        case .broadcast: return AnyRoute.of(Broadcast.self, self)
+        case .gCounter: return AnyRoute.of(GCounter.self, self)
+        case .kafka: return AnyRoute.of(Kafka.self, self)
+        case .txn: return AnyRoute.of(Txn.self, self)
+        }
+    }
+}
+
+/// A route with the workload type erased: how the router calls a handler and creates its workload.
+struct AnyRoute {
+    let type: String
+    let kind: WorkloadKind
+    let senders: Senders
+    let opens: Bool
+    let make: (Node, WorkloadConfig) -> any Workload
+    let run: (any Workload, Message) throws -> Void
+
+    static func of<W: Workload>(_: W.Type, _ kind: WorkloadKind) -> [AnyRoute] {
+        W.handlers.routes.map { r in
+            let run = r.run
+            // The router only hands a workload the routes it registered, so the cast cannot fail.
+            return AnyRoute(type: r.type, kind: kind, senders: r.senders, opens: r.opens,
+                            make: { W(node: $0, config: $1) }, run: { try run(unsafeDowncast($0, to: W.self), $1) })
         }
     }
 }

@@ -1,0 +1,94 @@
+import EVCore
+
+/// A request the node refuses, with the Maelstrom error it answers. Handlers throw it; the router
+/// turns it into the error reply (when the message carries a msg_id) and a log line.
+public struct ProtocolError: Error, Equatable {
+    public let code: ErrorCode
+    public let text: String
+
+    public init(_ code: ErrorCode, _ text: String) {
+        self.code = code
+        self.text = text
+    }
+
+    public static func malformed(_ text: String) -> ProtocolError { ProtocolError(.malformedRequest, text) }
+    public static func notSupported(_ text: String) -> ProtocolError { ProtocolError(.notSupported, text) }
+}
+
+/// Who may send a message type: anyone (clients and peers), or only nodes of the cluster
+/// (replication traffic; from a client it is refused with error 10).
+public enum Senders: Sendable {
+    case anyone
+    case peers
+}
+
+/// One workload's message types and what each does: the single place a type is declared.
+/// The router is built from these tables, so nothing else lists a workload's types.
+public struct Handlers<W: Workload> {
+    struct Route {
+        let type: String
+        let senders: Senders
+        /// Whether a message of this type may create the workload (false for types another
+        /// workload also serves and that never open this one, e.g. broadcast's `read`).
+        let opens: Bool
+        let run: (W, Message) throws -> Void
+    }
+
+    private(set) var routes: [Route] = []
+
+    public init(_ build: (inout Handlers<W>) -> Void) { build(&self) }
+
+    /// Registers `run` for messages of `type`.
+    public mutating func on(_ type: String, from senders: Senders = .anyone, opensWorkload: Bool = true,
+                            _ run: @escaping (W, Message) throws -> Void) {
+        precondition(!routes.contains { $0.type == type }, "\(W.self) registers \(type) twice")
+        routes.append(Route(type: type, senders: senders, opens: opensWorkload, run: run))
+    }
+
+    /// Registers a replication channel's data and ack types, both peer-only.
+    public mutating func replication<E>(_ channel: ReplicationChannel, _ replicator: @escaping (W) -> Replicator<E>) {
+        on(channel.dataType, from: .peers) { w, m in try replicator(w).receive(m) }
+        on(channel.ackType, from: .peers) { w, m in try replicator(w).receive(m) }
+    }
+}
+
+// MARK: typed access to request fields
+
+public extension Message {
+    /// The request to answer; throws if the message has no msg_id (there is no one to answer).
+    func requireRequest() throws -> RequestRef {
+        guard let req = request else { throw ProtocolError.malformed("\(type) without an integer msg_id") }
+        return req
+    }
+
+    /// An integer field, or a malformed-request error naming it.
+    func int(_ key: String) throws -> Int {
+        guard let v = body[key].int else { throw ProtocolError.malformed("\(type) needs an integer field '\(key)'") }
+        return v
+    }
+
+    /// A non-negative integer field.
+    func count(_ key: String) throws -> Int {
+        guard let v = body[key].int, v >= 0 else {
+            throw ProtocolError.malformed("\(type) needs a non-negative integer field '\(key)'")
+        }
+        return v
+    }
+
+    func string(_ key: String) throws -> String {
+        guard let v = body[key].string else { throw ProtocolError.malformed("\(type) needs a string field '\(key)'") }
+        return v
+    }
+
+    func object(_ key: String) throws -> JSON {
+        let v = body[key]
+        guard v.isObject else { throw ProtocolError.malformed("\(type) needs an object field '\(key)'") }
+        return v
+    }
+
+    func array(_ key: String) throws -> JSON {
+        let v = body[key]
+        guard v.isArray else { throw ProtocolError.malformed("\(type) needs an array field '\(key)'") }
+        return v
+    }
+}
