@@ -6,7 +6,7 @@
   gen.py broadcast N              1-node cluster: init, topology, N broadcasts, a read after every 100
   gen.py broadcast-init           init + topology only (callgrind baseline of the broadcast stream)
   gen.py broadcast-peers N        5-node cluster seen from n0 (the hub): client broadcasts and reads
-                                  mixed with its peers' bc_batch / bc_ack traffic (memcheck input)
+                                  mixed with its peers' bc_data / bc_ack traffic (memcheck input)
 
 Broadcast values cycle through 0..999 so that a read's reply stays bounded (Maelstrom's values are
 unique, but then every read would return everything so far and the stream would grow as N squared).
@@ -49,9 +49,13 @@ def broadcast(n, out):
     out.write("".join(chunk))
 
 
+# Every leaf of the recorded stream is one process (one incarnation) for the whole run.
+PEER_INCARNATION = 1700000000000000
+
+
 def broadcast_peers(n, out):
     """What n0, the hub of a 5-node cluster, sees: client broadcasts and reads mixed with its
-    leaves' traffic (Broadcast.swift's PeerLinks: `bc_batch` {from, v, ack} and `bc_ack` {ack}),
+    leaves' traffic (the Replicator's `bc_data` {from, v, ack, i} and `bc_ack` {ack, i}),
     including duplicates, a gap, acks for more than was sent and a few malformed peer messages."""
     out.write(INIT_5)
     out.write(TOPOLOGY_5)
@@ -70,12 +74,12 @@ def broadcast_peers(n, out):
             seq = max(0, seq - 1)  # a duplicate
         else:
             next_seq[p] += 1
-        out.write(f'{{"src":"{p}","dest":"n0","body":{{"type":"bc_batch","from":{seq},'
-                  f'"v":[{1000000 + i}],"ack":{i // 8}}}}}\n')
+        out.write(f'{{"src":"{p}","dest":"n0","body":{{"type":"bc_data","from":{seq},'
+                  f'"v":[{1000000 + i}],"ack":{i // 8},"i":{PEER_INCARNATION}}}}}\n')
         if i % 7 == 0:
-            out.write(f'{{"src":"{p}","dest":"n0","body":{{"type":"bc_ack","ack":{i // 4}}}}}\n')
+            out.write(f'{{"src":"{p}","dest":"n0","body":{{"type":"bc_ack","ack":{i // 4},"i":{PEER_INCARNATION}}}}}\n')
         if i % 501 == 0:
-            out.write(f'{{"src":"{p}","dest":"n0","body":{{"type":"bc_batch","from":"x","v":7}}}}\n')
+            out.write(f'{{"src":"{p}","dest":"n0","body":{{"type":"bc_data","from":"x","v":7,"i":{PEER_INCARNATION}}}}}\n')
         if i % 10 == 0:
             msg_id += 1
             out.write(f'{{"id":{msg_id},"src":"c2","dest":"n0","body":{{"type":"read","msg_id":{msg_id}}}}}\n')

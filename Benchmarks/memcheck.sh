@@ -2,7 +2,7 @@
 # valgrind memcheck of evnode (release build) on
 #   1. the 200,000-echo stream (read from a file, as fast as it goes), and
 #   2. a 5-node broadcast input seen from the hub n0 (client broadcasts and reads mixed with its
-#      peers' bc_batch / bc_ack messages), fed through a pipe in paced chunks so that the node
+#      peers' bc_data / bc_ack messages), fed through a pipe in paced chunks so that the node
 #      idles between them and its flush, ack and resend timers run.
 # Writes results/perf/memcheck.tsv and the valgrind logs next to the inputs ($WORK).
 #   Benchmarks/memcheck.sh [ECHO_N] [BROADCAST_N]
