@@ -38,6 +38,8 @@ public final class Broadcast: Workload {
     public let hub: String
     public let isHub: Bool
     private unowned let node: Node
+    /// Durable mode: every value this node acknowledges, in the kv service.
+    private var durable: DurableLog<Int>?
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
@@ -57,14 +59,21 @@ public final class Broadcast: Workload {
         links.onDeliver { [unowned self] entries, peer in
             for v in entries where self.values.add(v) { self.links.append(v, except: peer) }
         }
+        if config.durability.enabled {
+            let durable = DurableLog<Int>(node: node, name: "bc", config: config.durability)
+            self.durable = durable
+            durable.recover { [unowned self] stored in
+                for v in stored where self.values.add(v) { self.links.append(v) }
+            }
+        }
     }
 
     private func broadcast(_ m: Message) throws {
         let req = try m.requireRequest()
         let value = try m.int("message")
-        let isNew = values.add(value)
-        node.reply(to: req, type: "broadcast_ok")
-        if isNew { links.append(value) }
+        if values.add(value) { links.append(value) }
+        guard let durable else { return node.reply(to: req, type: "broadcast_ok") }
+        durable.store([value]) { [unowned self] in self.node.reply(to: req, type: "broadcast_ok") }
     }
 
     private func read(_ m: Message) throws {

@@ -44,6 +44,8 @@ public final class GCounter: Workload {
     private let replica: String
     private var counts: [String: Entry] = [:]
     private var lastReportedValue = 0
+    /// Durable mode: this node's replicas' entries, in the kv service.
+    private var durable: DurableLog<Entry>?
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
@@ -57,6 +59,16 @@ public final class GCounter: Workload {
             for e in entries { self.merge(e) }
             self.valueMayHaveChanged()
         }
+        if config.durability.enabled {
+            let durable = DurableLog<Entry>(node: node, name: "gc", config: config.durability)
+            self.durable = durable
+            // Earlier processes' replicas of this node: peers may hold them, but all nodes may
+            // have been killed at once.
+            durable.recover { [unowned self] stored in
+                for e in stored { self.merge(e); self.links.append(self.counts[e.replica]!) }
+                self.valueMayHaveChanged()
+            }
+        }
     }
 
     /// The counter's value as this node knows it.
@@ -68,9 +80,11 @@ public final class GCounter: Workload {
         var own = counts[replica] ?? Entry(replica: replica)
         guard own.add(delta) else { throw ProtocolError.malformed("delta \(delta) would overflow the counter") }
         counts[replica] = own
-        node.reply(to: req, type: "add_ok")
         valueMayHaveChanged()
-        if delta != 0 { links.append(own) }
+        guard delta != 0 else { return node.reply(to: req, type: "add_ok") }
+        links.append(own)
+        guard let durable else { return node.reply(to: req, type: "add_ok") }
+        durable.store([own]) { [unowned self] in self.node.reply(to: req, type: "add_ok") }
     }
 
     private func read(_ m: Message) throws {

@@ -63,6 +63,10 @@ public final class Kafka: Workload {
     /// Sends to own keys that arrived before `recovered`, in arrival order.
     private var waiting: [(req: RequestRef, replyType: String, key: String, msg: Int)] = []
     private var recoveryPoll: TimerID?
+    /// Durable mode: this node's acknowledged sends and commits, in the kv service.
+    private var durable: DurableLog<KafkaEntry>?
+    /// Durable mode: per own key, offsets handed to sends whose store has not completed yet.
+    private var reserved: [String: Int] = [:]
 
     /// Counters for tests and the simulator's reports.
     public private(set) var stats = Stats()
@@ -85,6 +89,17 @@ public final class Kafka: Workload {
             for e in entries { self.apply(e, from: peer) }
         }
         links.startHandshake()
+        if config.durability.enabled {
+            let durable = DurableLog<KafkaEntry>(node: node, name: "kf", config: config.durability)
+            self.durable = durable
+            recovered = false
+            durable.recover { [unowned self] stored in
+                for e in stored {
+                    self.apply(e, from: nil)
+                    self.links.append(e)
+                }
+            }
+        }
     }
 
     private func owner(of key: String) -> String {
@@ -159,13 +174,26 @@ public final class Kafka: Workload {
             }
             return
         }
-        let offset = log(key).append(msg)
-        links.append(.message(key: key, offset: offset, msg: msg))
-        replySendOK(req, type: replyType, offset: offset)
+        guard let durable else {
+            let offset = log(key).append(msg)
+            links.append(.message(key: key, offset: offset, msg: msg))
+            return replySendOK(req, type: replyType, offset: offset)
+        }
+        // Visible (to polls and peers) only once stored; stores complete in order, so the log
+        // stays dense.
+        let offset = log(key).count + reserved[key, default: 0]
+        reserved[key, default: 0] += 1
+        let entry = KafkaEntry.message(key: key, offset: offset, msg: msg)
+        durable.store([entry]) { [unowned self] in
+            self.reserved[key]! -= 1
+            self.apply(entry, from: nil)
+            self.links.append(entry)
+            self.replySendOK(req, type: replyType, offset: offset)
+        }
     }
 
     private func checkRecovered() -> Bool {
-        recovered = node.peers.allSatisfy { links.isCaughtUp(with: $0) }
+        recovered = (durable?.isRecovered ?? true) && node.peers.allSatisfy { links.isCaughtUp(with: $0) }
         return recovered
     }
 
@@ -238,10 +266,16 @@ public final class Kafka: Workload {
         }
         if let problem { throw ProtocolError.malformed(problem) }
         // All or nothing: nothing is applied before every offset was validated.
-        for (key, offset) in updates where raiseCommitted(key, offset) {
-            links.append(.commit(key: key, offset: offset))
+        let raised = updates.filter { $0.1 > committed[$0.0] ?? -1 }.map { KafkaEntry.commit(key: $0.0, offset: $0.1) }
+        let apply = { [unowned self] in
+            for e in raised {
+                self.apply(e, from: nil)
+                self.links.append(e)
+            }
+            self.node.reply(to: req, type: "commit_offsets_ok")
         }
-        node.reply(to: req, type: "commit_offsets_ok")
+        guard let durable, !raised.isEmpty else { return apply() }
+        durable.store(raised, then: apply)
     }
 
     /// Raises the committed offset of `key`; false if it was already at least that.
@@ -266,6 +300,10 @@ public final class Kafka: Workload {
     private func list(_ m: Message) throws {
         let req = try m.requireRequest()
         let keys = try requestedKeys(m)
+        // A restarted node's own commits may not be back yet: its answer could go backwards.
+        guard durable?.isRecovered ?? true else {
+            throw ProtocolError(.temporarilyUnavailable, "\(node.id) is recovering its committed offsets")
+        }
         var merged: [String: Int] = [:]
         for key in keys { if let c = committed[key] { merged[key] = c } }
         guard !node.peers.isEmpty else { return replyOffsets(req, type: "list_committed_offsets_ok", keys: keys, merged) }
@@ -320,12 +358,13 @@ public final class Kafka: Workload {
 
     // MARK: replication
 
-    private func apply(_ entry: KafkaEntry, from peer: Int) {
+    /// Applies a message or committed offset from a peer (nil: from this node's own store).
+    private func apply(_ entry: KafkaEntry, from peer: Int?) {
         switch entry {
         case .message(let key, let offset, let msg):
             if !log(key).apply(start: offset, [msg]) {
                 stats.inconsistentReplicas += 1
-                node.logger.error("\(ids[peer]) replicated offset \(offset) of key \(key), which contradicts the stored one")
+                node.logger.error("\(peer.map { ids[$0] } ?? "the store") gave offset \(offset) of key \(key), which contradicts the stored one")
             }
         case .commit(let key, let offset):
             _ = raiseCommitted(key, offset)

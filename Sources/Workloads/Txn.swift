@@ -67,6 +67,8 @@ public final class Txn: Workload {
     /// here (the probe's sequence numbers).
     private var commits = 0
     private var appliedFrom: [Int: Int] = [:]
+    /// Durable mode: this node's committed transactions, in the kv service.
+    private var durable: DurableLog<TxnEntry>?
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
@@ -78,6 +80,18 @@ public final class Txn: Workload {
         links.snapshot = { [unowned self] _ in self.wholeMap() }
         links.onDeliver { [unowned self] entries, peer in
             for e in entries { self.applyRemote(e, from: peer) }
+        }
+        if config.durability.enabled {
+            let durable = DurableLog<TxnEntry>(node: node, name: "tx", config: config.durability)
+            self.durable = durable
+            // Served at once: stamps are hybrid clocks and registers last-writer-wins, so what
+            // is recovered later merges in as if it had been replicated.
+            durable.recover { [unowned self] stored in
+                for e in stored {
+                    self.merge(e)
+                    self.links.append(e)
+                }
+            }
         }
     }
 
@@ -122,16 +136,27 @@ public final class Txn: Workload {
             }
         }
 
+        let answer = { [unowned self] in self.answer(req, ops, results) }
+        guard !finalWrites.isEmpty else { return answer() }
         // Commit: all final writes at once, with a stamp above everything applied here.
-        if !finalWrites.isEmpty {
-            lamport = max(lamport + 1, Int(node.wallClock))
-            let stamp = Stamp(counter: lamport, origin: selfIndex)
-            for (key, value) in finalWrites { registers[key] = Register(value: value, stamp: stamp) }
-            links.append(TxnEntry(stamp: stamp, writes: finalWrites))
-            commits += 1
-            config.probe?.committed(origin: node.id, seq: commits, at: node.now)
+        lamport = max(lamport + 1, Int(node.wallClock))
+        let stamp = Stamp(counter: lamport, origin: selfIndex)
+        for (key, value) in finalWrites { registers[key] = Register(value: value, stamp: stamp) }
+        let entry = TxnEntry(stamp: stamp, writes: finalWrites)
+        commits += 1
+        config.probe?.committed(origin: node.id, seq: commits, at: node.now)
+        guard let durable else {
+            links.append(entry)
+            return answer()
         }
+        // Peers see it once stored: what they show their clients survives this node.
+        durable.store([entry]) { [unowned self] in
+            self.links.append(entry)
+            answer()
+        }
+    }
 
+    private func answer(_ req: RequestRef, _ ops: [MicroOp], _ results: [JSONValue?]) {
         node.reply(to: req) { w in
             w.field("type", "txn_ok")
             w.arrayField("txn") { a in
@@ -185,14 +210,19 @@ public final class Txn: Workload {
             node.logger.error("\(Self.channel.dataType) from \(node.nodeIDs[peer]) names origin \(entry.stamp.origin), which is not a node; ignored")
             return
         }
+        merge(entry)
+        let seq = appliedFrom[peer, default: 0] + 1
+        appliedFrom[peer] = seq
+        config.probe?.applied(origin: node.nodeIDs[peer], seq: seq, on: node.id, at: node.now)
+    }
+
+    /// Last writer wins, key by key; the counter moves past the entry's.
+    private func merge(_ entry: TxnEntry) {
         lamport = max(lamport, entry.stamp.counter)
         for (key, value) in entry.writes {
             if let held = registers[key], !(held.stamp < entry.stamp) { continue }
             registers[key] = Register(value: value, stamp: entry.stamp)
         }
-        let seq = appliedFrom[peer, default: 0] + 1
-        appliedFrom[peer] = seq
-        config.probe?.applied(origin: node.nodeIDs[peer], seq: seq, on: node.id, at: node.now)
     }
 
     /// The whole map as entries, one per stamp (the registers a transaction wrote that still hold

@@ -57,5 +57,7 @@ public struct WorkloadConfig: Sendable {
     public var gCounter = GCounter.Config()
     public var kafka = Kafka.Config()
     public var txn = Txn.Config()
+    /// Durable mode (off by default), for every workload that stores writes.
+    public var durability = DurabilityConfig()
     public init() {}
 }

@@ -1,0 +1,165 @@
+import EVCore
+
+/// Durable mode's settings (`evnode --durable` or `EVNODE_DURABLE=1`; docs/faults.md).
+public struct DurabilityConfig: Sendable {
+    /// Store every acknowledged write in a kv service before acknowledging it.
+    public var enabled = false
+    /// The service: lin-kv, whose reads are never stale, so recovery sees every stored chunk.
+    public var service = KVClient.linKV
+    /// Least time between two group commits: writes acknowledged in between share one kv write.
+    public var commitInterval: Micros = .ms(10)
+    /// Chunks read in parallel while recovering.
+    public var readWindow = 64
+    /// Wait before retrying a kv call that failed or timed out.
+    public var retryDelay: Micros = .ms(100)
+    public var timeout: Micros = .ms(1000)
+    public init() {}
+}
+
+/// A node's own writes, kept in a kv service that no node fault touches, so that a killed node's
+/// acknowledged writes survive it. The same entries and codec as the node's `Replicator`.
+///
+/// - **Group commit.** `store` queues entries with a completion; one kv write per commit carries
+///   everything queued since the last one, at most one commit in flight and one per
+///   `commitInterval`. Completions run in order, once the write is confirmed; a failed or timed-out
+///   write is retried with the same content, so it is idempotent.
+/// - **Layout.** Chunk n of a node is key `evnode/<name>/<node>/<n>`, an array of entries. Chunks are
+///   written strictly one after another and never removed, so chunks 0..<k exist and k does not.
+/// - **Recovery.** A new process reads its node's chunks in windows of `readWindow` until the first
+///   missing one, hands every entry to `recover`'s callback in order, and continues numbering after
+///   them. Nothing is committed before that, so no chunk is overwritten.
+public final class DurableLog<Entry: ReplicatedEntry> {
+    public let config: DurabilityConfig
+    public private(set) var isRecovered = false
+    public private(set) var stats = Stats()
+
+    public struct Stats: Sendable, Equatable {
+        public var commits = 0, entriesStored = 0, retries = 0, chunksRecovered = 0, entriesRecovered = 0
+    }
+
+    private unowned let node: Node
+    private let name: String
+    private var pending: [(entries: [Entry], done: () -> Void)] = []
+    private var nextChunk = 0
+    private var committing = false
+    private var commitArmed = false
+    private var lastCommitAt: Micros = .min / 2
+
+    public init(node: Node, name: String, config: DurabilityConfig) {
+        self.node = node
+        self.name = name
+        self.config = config
+    }
+
+    private func key(_ chunk: Int) -> String { "evnode/\(name)/\(node.id)/\(chunk)" }
+
+    // MARK: storing
+
+    /// Stores `entries`; `done` runs once they are in the kv service.
+    public func store(_ entries: [Entry], then done: @escaping () -> Void) {
+        pending.append((entries, done))
+        scheduleCommit()
+    }
+
+    private func scheduleCommit() {
+        guard isRecovered, !committing, !commitArmed, !pending.isEmpty else { return }
+        commitArmed = true
+        let at = max(node.now, lastCommitAt + config.commitInterval)
+        node.after(at - node.now) { [weak self] in
+            guard let self else { return }
+            self.commitArmed = false
+            self.commit(Array(self.pending), chunk: self.nextChunk)
+            self.pending.removeAll()
+        }
+    }
+
+    private func commit(_ batch: [(entries: [Entry], done: () -> Void)], chunk: Int) {
+        committing = true
+        lastCommitAt = node.now
+        node.rpc(to: config.service, timeout: config.timeout, { w in
+            w.field("type", "write")
+            w.field("key", self.key(chunk))
+            w.arrayField("value") { a in
+                for item in batch { for e in item.entries { e.write(into: &a) } }
+            }
+        }, callback: { [weak self] result in
+            guard let self else { return }
+            guard case .ok = result else {
+                // Not known to be stored: write the same chunk again (a write is idempotent).
+                self.stats.retries += 1
+                self.node.after(self.config.retryDelay) { [weak self] in self?.commit(batch, chunk: chunk) }
+                return
+            }
+            self.stats.commits += 1
+            self.stats.entriesStored += batch.reduce(0) { $0 + $1.entries.count }
+            self.nextChunk = chunk + 1
+            self.committing = false
+            for item in batch { item.done() }
+            self.scheduleCommit()
+        })
+    }
+
+    // MARK: recovering
+
+    /// Reads every entry earlier processes of this node stored, in order, then calls `done` with
+    /// them and starts committing.
+    public func recover(_ done: @escaping ([Entry]) -> Void) {
+        let r = Recovery { [weak self] r, found in
+            guard let self else { return }
+            let entries = (0..<found).flatMap { r.chunks[$0] ?? [] }
+            self.nextChunk = found
+            self.stats.chunksRecovered = found
+            self.stats.entriesRecovered = entries.count
+            self.isRecovered = true
+            done(entries)
+            self.scheduleCommit()
+        }
+        readWindow(r)
+    }
+
+    /// What recovery has read so far, shared by the callbacks of one window of reads.
+    private final class Recovery {
+        var chunks: [Int: [Entry]] = [:]
+        var windowEnd = 0
+        var outstanding = 0
+        var missing: Int?
+        let finish: (Recovery, Int) -> Void
+        init(finish: @escaping (Recovery, Int) -> Void) { self.finish = finish }
+    }
+
+    /// Reads the next `readWindow` chunks in parallel.
+    private func readWindow(_ r: Recovery) {
+        let first = r.windowEnd
+        r.windowEnd += max(config.readWindow, 1)
+        r.outstanding = r.windowEnd - first
+        for i in first..<r.windowEnd { read(i, r) }
+    }
+
+    private func read(_ chunk: Int, _ r: Recovery) {
+        node.rpc(to: config.service, timeout: config.timeout, { w in
+            w.field("type", "read")
+            w.field("key", self.key(chunk))
+        }, callback: { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .ok(let m):
+                var entries: [Entry] = []
+                var bad = false
+                m.body["value"].forEachElement { e in
+                    if let entry = Entry(json: e) { entries.append(entry) } else { bad = true }
+                }
+                if bad { self.node.logger.error("chunk \(self.key(chunk)) holds undecodable entries; they are skipped") }
+                r.chunks[chunk] = entries
+            case .error(let code, _) where code == ErrorCode.keyDoesNotExist.rawValue:
+                r.missing = min(r.missing ?? chunk, chunk)
+            default:
+                self.stats.retries += 1
+                self.node.after(self.config.retryDelay) { [weak self] in self?.read(chunk, r) }
+                return
+            }
+            r.outstanding -= 1
+            guard r.outstanding == 0 else { return }
+            if let missing = r.missing { r.finish(r, missing) } else { self.readWindow(r) }
+        })
+    }
+}
