@@ -74,10 +74,9 @@ public struct CapturingLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
-        let merged = metadata.merging(explicit ?? [:]) { _, new in new }
-        capture.append(.init(level: level, message: message.description, label: label,
+    public func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        capture.append(.init(level: event.level, message: event.message.description, label: label,
                              metadata: merged.mapValues(\.description)))
     }
 }
