@@ -61,7 +61,9 @@ let package = Package(
             "EVCore", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
 
-        .testTarget(name: "EVCoreTests", dependencies: ["EVCore", "EVTestSupport"]),
+        .testTarget(name: "EVCoreTests", dependencies: [
+            "EVCore", "EVTestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workloads", "EVSim", "EVCore", "EVTestSupport"]),
         .testTarget(name: "EVSimTests", dependencies: ["EVSim", "Workloads", "EVCore"]),
         .testTarget(name: "ProcessTests", dependencies: ["EVCore", "evnode"]),
