@@ -1,19 +1,16 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// evnode: a Maelstrom node on libev + jansson. Layout follows SwiftNIO's split of thin C shim
-// modules (CShims/) from the Swift modules that use them (Sources/).
+// evnode: a Maelstrom node on libev + jansson. Both C libraries are system-library targets: CShims/
+// holds their module maps and a header of inline wrappers for macros Swift cannot import (nothing
+// is compiled there); the installed libraries are linked, and the Swift modules live in Sources/.
 
 // Release-only tuning, measured in docs/perf.md. The message path (EVCore, EVLoop, Workloads) drops
 // Swift's run-time exclusivity checks: every ByteBuffer append paid for one, about 20% of the
-// instructions per echo (debug builds, and so the tests, keep them). The evnode binary links the
-// Swift runtime statically: about 3 MiB less resident memory and a third fewer start-up instructions.
+// instructions per echo (debug builds, and so the tests, keep them). A static Swift runtime is not
+// set here (naming the toolchain's private libraries breaks with the next toolchain): the build
+// scripts ask for it with `swift build -c release --static-swift-stdlib` (what it buys: docs/perf.md).
 let messagePathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
-// (ArgumentParser brings in FoundationEssentials, whose static archive needs these libraries after it.)
-let staticRuntime: [LinkerSetting] = [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release))]
-    + ["_FoundationCollections", "_FoundationCShims", "swiftSynchronization"].map {
-        .linkedLibrary($0, .when(platforms: [.linux], configuration: .release))
-    }
 
 let package = Package(
     name: "evnode",
@@ -54,13 +51,20 @@ let package = Package(
             "EVCore", "EVLoop", "Workloads",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], linkerSettings: staticRuntime),
+        ]),
         .executableTarget(name: "evsim", dependencies: [
             "EVSim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "EVCoreTests", dependencies: ["EVCore"]),
-        .testTarget(name: "WorkloadTests", dependencies: ["Workloads", "EVSim", "EVCore"]),
+        // Shared test helpers (a hand-driven Transport, an in-memory log handler), for every test target.
+        .target(name: "EVTestSupport", dependencies: [
+            "EVCore", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/TestSupport"),
+
+        .testTarget(name: "EVCoreTests", dependencies: [
+            "EVCore", "EVTestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "WorkloadTests", dependencies: ["Workloads", "EVSim", "EVCore", "EVTestSupport"]),
         .testTarget(name: "EVSimTests", dependencies: ["EVSim", "Workloads", "EVCore"]),
         .testTarget(name: "ProcessTests", dependencies: ["EVCore", "evnode"]),
     ],

@@ -14,8 +14,8 @@ ECHO_N=${1:-200000}
 BROADCAST_N=${2:-3000}
 mkdir -p "$WORK" results/perf
 if [ -z "${EVNODE:-}" ]; then # EVNODE=path skips the build and measures that binary
-  swift build -c release --scratch-path "$SCRATCH" --product evnode >&2
-  EVNODE="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/evnode"
+  swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product evnode >&2
+  EVNODE="$(swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --show-bin-path)/evnode"
 fi
 
 python3 Benchmarks/gen.py echo "$ECHO_N" > "$WORK/memcheck-echo.jsonl"

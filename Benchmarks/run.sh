@@ -10,8 +10,8 @@ WORK=${WORK:-${TMPDIR:-/tmp}/evnode-bench}
 mkdir -p "$WORK/bin"
 
 if [ -z "${EVNODE:-}" ]; then # EVNODE=path skips the build and measures that binary
-  swift build -c release --scratch-path "$SCRATCH" --product evnode >&2
-  EVNODE="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/evnode"
+  swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product evnode >&2
+  EVNODE="$(swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --show-bin-path)/evnode"
 fi
 
 gcc -O2 -Wall -o "$WORK/bin/floor" Benchmarks/floor/floor.c -lev -ljansson

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build -c release
+swift build -c release --static-swift-stdlib   # the Swift runtime linked in: docs/perf.md#static-swift-runtime
 if command -v maelstrom >/dev/null 2>&1 || [ -n "${MAELSTROM:-}" ]; then
   exec scripts/maelstrom-all.sh
 fi

@@ -15,7 +15,7 @@ public struct Message {
         msgID.map { RequestRef(src: src, msgID: $0, receivedAt: receivedAt) }
     }
 
-    public var isFromClient: Bool { src.utf8.first == UInt8(ascii: "c") }
+    public var isFromClient: Bool { isClientID(src) }
 }
 
 /// A request that can be answered later.
@@ -30,7 +30,24 @@ public struct RequestRef: Hashable, Sendable {
         self.receivedAt = receivedAt
     }
 
-    public var isFromClient: Bool { src.utf8.first == UInt8(ascii: "c") }
+    public var isFromClient: Bool { isClientID(src) }
+}
+
+/// True if `id` names a Maelstrom client: "c" followed by one or more decimal digits (c0 for
+/// init, c1, c2, ... for workload clients). Node ids ("n1") and services ("seq-kv") are not clients.
+/// The one definition of a client id: replies to clients have a deadline, and a malformed line is
+/// only answered when its sender is a real client or node.
+public func isClientID(_ id: String) -> Bool {
+    var digits = 0
+    for (i, byte) in id.utf8.enumerated() {
+        if i == 0 {
+            guard byte == UInt8(ascii: "c") else { return false }
+        } else {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return false }
+            digits += 1
+        }
+    }
+    return digits > 0
 }
 
 /// Time in microseconds, the unit of every clock and timer in evnode.

@@ -6,7 +6,8 @@ public struct TimerID: Hashable, Sendable {
 }
 
 /// An entry of a deadline-ordered min-heap: ties go in scheduling order, which keeps the
-/// simulator deterministic. Shared by node timers and the simulator's event queue.
+/// simulator deterministic. Used by node timers (below) and the simulator's per-receiver message
+/// queues (SimNetwork); the simulator's event queue has its own heap (EventHeap).
 public struct Scheduled<Payload>: Comparable {
     public let time: Int64
     public let seq: Int

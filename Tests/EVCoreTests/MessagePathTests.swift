@@ -1,5 +1,6 @@
 import CJansson
 @testable import EVCore
+import EVTestSupport
 import XCTest
 
 /// The fast paths of the message path (docs/perf.md): the word-at-a-time string escaper, the
@@ -110,8 +111,8 @@ final class MessagePathTests: XCTestCase {
         let initLine = #"{"src":"c0","dest":"n\"1","body":{"type":"init","msg_id":1,"node_id":"n\"1","node_ids":["n\"1"]}}"#
         var t = initLine
         t.withUTF8 { node.receive(line: UnsafeRawBufferPointer($0)) }
-        XCTAssertEqual(transport.lines.last?["src"], "n\"1")
-        XCTAssertEqual(transport.lines.last?["dest"], "c0")
-        XCTAssertEqual(transport.lines.last?["body"], ["type": "init_ok", "in_reply_to": 1])
+        XCTAssertEqual(transport.messages.last?["src"], "n\"1")
+        XCTAssertEqual(transport.messages.last?["dest"], "c0")
+        XCTAssertEqual(transport.messages.last?["body"], ["type": "init_ok", "in_reply_to": 1])
     }
 }

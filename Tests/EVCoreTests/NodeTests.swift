@@ -1,25 +1,6 @@
 import EVCore
+import EVTestSupport
 import XCTest
-
-/// A transport with a hand-driven clock that records what the node writes.
-final class ManualTransport: Transport {
-    var now: Micros = 0
-    var wallClock: Micros { 1_000_000 + now }
-    var lines: [JSONValue] = []
-
-    func transmit(dest: String, line: UnsafeRawBufferPointer) {
-        XCTAssertEqual(line.last, 0x0A, "every line ends with a newline")
-        XCTAssertEqual(line.dropLast().firstIndex(of: 0x0A), nil, "one message per line")
-        lines.append(JSONValue(parsing: String(decoding: line, as: UTF8.self))!)
-    }
-
-    func timersChanged() {}
-
-    func advance(to t: Micros, _ node: Node) {
-        now = t
-        node.fireTimers()
-    }
-}
 
 /// Records what the node hands to the workload layer.
 final class RecordingHandler: MessageHandler {
@@ -35,18 +16,21 @@ final class RecordingHandler: MessageHandler {
 final class NodeTests: XCTestCase {
     var transport: ManualTransport!
     var handler: RecordingHandler!
+    var logs: LogCapture!
     var node: Node!
 
     override func setUp() {
         transport = ManualTransport()
         handler = RecordingHandler()
-        node = Node(transport: transport, handler: handler)
+        logs = LogCapture()
+        node = Node(transport: transport, handler: handler, logger: logs.logger())
     }
 
-    private func receive(_ text: String) {
-        var t = text
-        t.withUTF8 { node.receive(line: UnsafeRawBufferPointer($0)) }
+    override func tearDown() {
+        XCTAssertEqual(transport.framingErrors, [], "every line is one JSON object ending in one newline")
     }
+
+    private func receive(_ text: String) { node.receive(text) }
 
     private func initNode() {
         receive(#"{"id":1,"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n0","n1","n2"]}}"#)
@@ -56,12 +40,12 @@ final class NodeTests: XCTestCase {
         initNode()
         XCTAssertEqual(node.id, "n1")
         XCTAssertEqual(node.peers, ["n0", "n2"])
-        XCTAssertEqual(transport.lines, [["src": "n1", "dest": "c0", "body": ["in_reply_to": 1, "type": "init_ok"]]])
+        XCTAssertEqual(transport.messages, [["src": "n1", "dest": "c0", "body": ["in_reply_to": 1, "type": "init_ok"]]])
     }
 
     func testRequestBeforeInitGetsTemporarilyUnavailable() {
         receive(#"{"src":"c1","dest":"n1","body":{"type":"echo","msg_id":3,"echo":1}}"#)
-        XCTAssertEqual(transport.lines.first?["body"]?["code"], 11)
+        XCTAssertEqual(transport.messages.first?["body"]?["code"], 11)
         XCTAssertEqual(handler.handled, [])
     }
 
@@ -69,7 +53,7 @@ final class NodeTests: XCTestCase {
         initNode()
         var result: RPCResult?
         node.rpc(to: "n0", timeout: .ms(100), { $0.field("type", "ping") }, callback: { result = $0 })
-        let sent = transport.lines.last!
+        let sent = transport.messages.last!
         XCTAssertEqual(sent["dest"], "n0")
         let msgID = sent["body"]!["msg_id"]!.int!
         receive(#"{"src":"n0","dest":"n1","body":{"type":"pong","in_reply_to":\#(msgID),"x":7}}"#)
@@ -83,7 +67,7 @@ final class NodeTests: XCTestCase {
         initNode()
         var result: RPCResult?
         node.rpc(to: "lin-kv", timeout: .ms(100), { $0.field("type", "read") }, callback: { result = $0 })
-        let msgID = transport.lines.last!["body"]!["msg_id"]!.int!
+        let msgID = transport.messages.last!["body"]!["msg_id"]!.int!
         receive(#"{"src":"lin-kv","dest":"n1","body":{"type":"error","in_reply_to":\#(msgID),"code":20,"text":"nope"}}"#)
         guard case .error(let code, let text)? = result else { return XCTFail() }
         XCTAssertEqual(code, 20)
@@ -96,7 +80,7 @@ final class NodeTests: XCTestCase {
         node.rpc(to: "n2", timeout: .ms(100), { $0.field("type", "ping") }, callback: { r in
             if case .timeout = r { results.append("timeout") } else { results.append("reply") }
         })
-        let msgID = transport.lines.last!["body"]!["msg_id"]!.int!
+        let msgID = transport.messages.last!["body"]!["msg_id"]!.int!
         transport.advance(to: .ms(99), node)
         XCTAssertEqual(results, [])
         transport.advance(to: .ms(100), node)
@@ -111,7 +95,7 @@ final class NodeTests: XCTestCase {
         initNode()
         var calls = 0
         node.rpc(to: "n2", timeout: .ms(100), { $0.field("type", "ping") }, callback: { _ in calls += 1 })
-        let msgID = transport.lines.last!["body"]!["msg_id"]!.int!
+        let msgID = transport.messages.last!["body"]!["msg_id"]!.int!
         receive(#"{"src":"n2","dest":"n1","body":{"type":"pong","in_reply_to":\#(msgID)}}"#)
         transport.advance(to: .ms(500), node)
         XCTAssertEqual(calls, 1)
@@ -120,7 +104,7 @@ final class NodeTests: XCTestCase {
     func testMsgIDsAreUniqueAndIncreasing() {
         initNode()
         for _ in 0..<5 { node.rpc(to: "n0", timeout: .ms(10), { $0.field("type", "x") }, callback: { _ in }) }
-        let ids = transport.lines.dropFirst().compactMap { $0["body"]?["msg_id"]?.int }
+        let ids = transport.messages.dropFirst().compactMap { $0["body"]?["msg_id"]?.int }
         XCTAssertEqual(ids, Array(1...5))
     }
 
@@ -154,8 +138,9 @@ final class NodeTests: XCTestCase {
         receive(#"{"src":"c4","dest":"n1","body":{"type":"slow","msg_id":9}}"#)
         transport.now = .ms(4600)
         node.reply(to: saved!, type: "slow_ok")
-        XCTAssertEqual(transport.lines.count, 1, "only init_ok: a reply after the client gave up is not sent")
+        XCTAssertEqual(transport.messages.count, 1, "only init_ok: a reply after the client gave up is not sent")
         XCTAssertEqual(node.stats.droppedLateClientReplies, 1)
+        XCTAssertTrue(logs.contains("not replying to c4 msg 9", level: .warning), "the drop is logged")
     }
 
     func testBadInputIsAnsweredAndNodeKeepsServing() {
@@ -169,11 +154,13 @@ final class NodeTests: XCTestCase {
         receive(#"{"src":"c1","dest":"n1","body":"text"}"#)                      // body not an object
         receive(#"{"src":"c99x","dest":"n1","body":{"type":"x","msg_id":6"#)     // unparsable, unknown sender id
         receive(#"{"src":"c1","dest":"n1","body":{"type":"ok","msg_id":7}}"#)
-        let errors = transport.lines.dropFirst().map { ($0["body"]!["in_reply_to"]!, $0["body"]!["code"]!) }
+        let errors = transport.messages.dropFirst().map { ($0["body"]!["in_reply_to"]!, $0["body"]!["code"]!) }
         XCTAssertEqual(errors.map(\.0), [2, 4, 5])
         XCTAssertTrue(errors.allSatisfy { $0.1 == 12 })
         XCTAssertEqual(handler.handled, ["ok"], "the node goes on serving")
         XCTAssertEqual(node.stats.malformed, 8)
+        XCTAssertEqual(logs.messages(level: .error).count, 8, "each bad line is logged once, as an error")
+        XCTAssertTrue(logs.contains("this is not json", level: .error), "the log shows the offending line")
     }
 }
 
@@ -183,6 +170,7 @@ extension NodeTests {
         receive(#"{"src":"c0","dest":"n3","body":{"type":"init","msg_id":1,"node_id":"n3","node_ids":["n0","n1"]}}"#)
         XCTAssertEqual(node.nodeIDs, ["n0", "n1", "n3"])
         XCTAssertEqual(node.peers, ["n0", "n1"])
-        XCTAssertEqual(transport.lines.last?["body"]?["type"], "init_ok")
+        XCTAssertEqual(transport.messages.last?["body"]?["type"], "init_ok")
+        XCTAssertTrue(logs.contains("node_ids lacks n3", level: .warning))
     }
 }

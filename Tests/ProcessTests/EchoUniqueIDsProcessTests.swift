@@ -26,9 +26,7 @@ final class EchoUniqueIDsProcessTests: XCTestCase {
         var batch = ""
         for i in 1...2000 { batch += #"{"src":"c1","dest":"n2","body":{"type":"generate","msg_id":\#(i)}}"# + "\n" }
         node.write(batch)
-        node.waitForLines(2001)
-        node.closeInput()
-        XCTAssertEqual(node.waitForExit(), 0)
+        XCTAssertEqual(node.finish(), 0)
         let replies = node.messages.dropFirst()
         XCTAssertEqual(replies.count, 2000)
         let ids = replies.compactMap { $0["body"]?["id"]?.string }
@@ -54,9 +52,8 @@ final class EchoUniqueIDsProcessTests: XCTestCase {
         let huge = String(repeating: "A", count: (1 << 20) + 10)
         node.send(#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":10,"echo":""# + huge + #""}}"#) // 10: oversized → 12
         node.send(#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":11,"echo":"still here"}}"#)
-        let lines = node.waitForLines(7)
-        node.closeInput()
-        XCTAssertEqual(node.waitForExit(), 0)
+        XCTAssertEqual(node.finish(), 0)
+        let lines = node.outputLines
         XCTAssertEqual(lines.count, 7, "init_ok and six answers")
         let bodies = node.messages.dropFirst().map { $0["body"]! }
         XCTAssertEqual(bodies.map { $0["in_reply_to"]?.int }, [2, 7, 8, 9, 10, 11])
@@ -70,30 +67,45 @@ final class EchoUniqueIDsProcessTests: XCTestCase {
         }
     }
 
-    func testLinesSplitAcrossWritesAndUnterminatedLastLine() throws {
+    /// Every line reaches the node in two reads, split at a different place each time (inside the
+    /// first token, inside a string, inside a multi-byte character, just before the newline, ...).
+    /// Each write carries the end of one line and the start of the next, and the next write waits
+    /// for the reply to that first line: the node has then read the write (a pipe write under
+    /// PIPE_BUF is read whole), so the second half comes in a later read. No timing is involved.
+    func testLinesSplitAcrossReadsAndUnterminatedLastLine() throws {
         let node = try EvnodeProcess()
-        let text = EvnodeProcess.initLine() + "\n" + #"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":2,"echo":1}}"# + "\n"
-            + #"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":3,"echo":2}}"#
-        for chunk in stride(from: 0, to: text.utf8.count, by: 7) {
-            node.write(bytes: Array(Array(text.utf8)[chunk..<min(chunk + 7, text.utf8.count)]))
-            usleep(200)
+        var lines = [EvnodeProcess.initLine()]
+        for i in 2...12 { lines.append(#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":\#(i),"echo":"é\#(i)"}}"#) }
+        let bytes = lines.map { Array($0.utf8) + [0x0A] }
+        // Where each line is cut: its first byte, a byte inside "é" (2 bytes), its newline, others.
+        let cuts = bytes.enumerated().map { i, b -> Int in
+            switch i % 4 {
+            case 0: return 1
+            case 1: return b.firstIndex(of: 0xC3)! + 1
+            case 2: return b.count - 1
+            default: return b.count / 2
+            }
         }
-        node.closeInput() // EOF in the middle of the last line: it is still answered
-        XCTAssertEqual(node.waitForExit(), 0)
-        XCTAssertEqual(node.messages.map { $0["body"]?["in_reply_to"]?.int }, [1, 2, 3])
+        node.write(bytes: Array(bytes[0][..<cuts[0]]))
+        for i in 1..<bytes.count {
+            node.write(bytes: Array(bytes[i - 1][cuts[i - 1]...]) + bytes[i][..<cuts[i]])
+            XCTAssertNotNil(node.waitForReply(to: i), "reply to line \(i) before the rest of line \(i + 1) is sent")
+        }
+        // The last line loses its newline: EOF in the middle of it still gets it answered.
+        node.write(bytes: Array(bytes.last![cuts.last!...].dropLast()))
+        XCTAssertEqual(node.finish(), 0)
+        XCTAssertEqual(node.messages.map { $0["body"]?["in_reply_to"]?.int }, (1...12).map { $0 })
+        XCTAssertEqual(node.messages.last?["body"]?["echo"], "é12")
     }
 
     func testStrayArgumentsAreIgnoredAndHelpExplains() throws {
         let node = try EvnodeProcess(arguments: ["–-nemesis", "partition", "--unknown-flag"])
         node.send(EvnodeProcess.initLine())
-        node.waitForLines(1)
-        node.closeInput()
-        XCTAssertEqual(node.waitForExit(), 0)
+        XCTAssertEqual(node.finish(), 0)
         XCTAssertEqual(node.messages.first?["body"]?["type"], "init_ok")
 
         let help = try EvnodeProcess(arguments: ["--help"])
-        help.closeInput()
-        XCTAssertEqual(help.waitForExit(), 0)
+        XCTAssertEqual(help.finish(), 0)
         let text = help.outputLines.joined(separator: "\n")
         XCTAssertTrue(text.contains("Maelstrom"), text)
         XCTAssertTrue(text.contains("--workload"), text)
@@ -103,9 +115,7 @@ final class EchoUniqueIDsProcessTests: XCTestCase {
         let node = try EvnodeProcess(arguments: ["--workload", "echo"])
         node.send(EvnodeProcess.initLine())
         node.send(#"{"src":"c1","dest":"n0","body":{"type":"generate","msg_id":2}}"#)
-        node.waitForLines(2)
-        node.closeInput()
-        XCTAssertEqual(node.waitForExit(), 0)
+        XCTAssertEqual(node.finish(), 0)
         XCTAssertEqual(node.messages.last?["body"]?["code"], 10)
     }
 }

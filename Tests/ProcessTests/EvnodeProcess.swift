@@ -4,12 +4,31 @@ import XCTest
 
 /// Runs the built `evnode` binary as Maelstrom would: JSON lines on its stdin, reading its stdout
 /// and stderr. Tests use it to check what actually crosses the pipes.
-final class EvnodeProcess {
+///
+/// Nothing here sleeps for a fixed time. The pipe readers and the termination handler signal one
+/// condition variable whenever a stdout line arrives, a pipe reaches end of file or the process
+/// exits; every `wait…` blocks on it until its predicate holds or its (generous) timeout passes, so
+/// a test is as fast as the node and fails only if the awaited thing never happens.
+final class EvnodeProcess: @unchecked Sendable {
     let process = Process()
     private let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-    private var outBuffer = Data()
-    private var errBuffer = Data()
-    private let lock = NSLock()
+
+    /// Guards the state below and is signalled whenever it changes.
+    private let changed = NSCondition()
+    private var pendingOut = Data() // stdout bytes after the last newline
+    private var lines: [String] = []
+    private var parsed: [JSONValue] = [] // the lines that are JSON, in order
+    private var errData = Data()
+    private var stdoutEOF = false, stderrEOF = false, exited = false
+
+    /// Writes go through one serial queue so a caller (or the cluster router, which forwards from a
+    /// pipe-reader thread) never blocks on a full pipe, and the writes reach the node in call order.
+    private let writer = DispatchQueue(label: "evnode-process.stdin")
+    private var inputClosed = false // only touched on `writer`
+
+    /// Ignoring SIGPIPE turns a write to a node that already exited into an error we drop,
+    /// instead of a signal that kills the test runner.
+    private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
 
     /// The binary: $EVNODE_BIN, or `evnode` next to the test bundle in the build directory.
     static var binaryURL: URL {
@@ -27,73 +46,165 @@ final class EvnodeProcess {
         return URL(fileURLWithPath: ".build/debug/evnode")
     }
 
-    init(arguments: [String] = []) throws {
+    /// Starts the binary. `onLine` is called with every complete stdout line (and its parse, nil if
+    /// it is not JSON), in order, on a pipe-reader thread; the line is already in `outputLines`.
+    init(arguments: [String] = [], onLine: ((String, JSONValue?) -> Void)? = nil) throws {
+        _ = Self.ignoreSIGPIPE
         process.executableURL = Self.binaryURL
         process.arguments = arguments
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
-        stdout.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            guard let self else { return }
-            self.lock.lock(); self.outBuffer.append(d); self.lock.unlock()
-        }
-        stderr.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            guard let self else { return }
-            self.lock.lock(); self.errBuffer.append(d); self.lock.unlock()
-        }
+        process.terminationHandler = { [weak self] _ in self?.update { self?.exited = true } }
         try process.run()
+        // One blocking reader thread per pipe, until end of file. (FileHandle.readabilityHandler
+        // stopped firing with data left in the pipe once the child had exited, on Linux.)
+        Self.startReader(stdout.fileHandleForReading.fileDescriptor, name: "evnode-stdout") { [weak self] chunk in
+            guard let self else { return }
+            for (line, value) in self.receiveStdout(chunk) { onLine?(line, value) }
+        }
+        Self.startReader(stderr.fileHandleForReading.fileDescriptor, name: "evnode-stderr") { [weak self] chunk in
+            guard let self else { return }
+            self.update { if chunk.isEmpty { self.stderrEOF = true } else { self.errData.append(chunk) } }
+        }
     }
 
     deinit {
         if process.isRunning { process.terminate() }
     }
 
-    func write(_ text: String) {
-        stdin.fileHandleForWriting.write(Data(text.utf8))
-    }
+    // MARK: input
 
     func write(bytes: [UInt8]) {
-        stdin.fileHandleForWriting.write(Data(bytes))
+        let data = Data(bytes)
+        writer.async { [self] in
+            guard !inputClosed else { return }
+            try? stdin.fileHandleForWriting.write(contentsOf: data) // fails only if the node is gone
+        }
     }
+
+    func write(_ text: String) { write(bytes: Array(text.utf8)) }
 
     func send(_ line: String) { write(line + "\n") }
 
-    func closeInput() { try? stdin.fileHandleForWriting.close() }
+    /// Closes stdin after everything written so far; evnode flushes its output and exits on EOF.
+    func closeInput() {
+        writer.async { [self] in
+            guard !inputClosed else { return }
+            inputClosed = true
+            try? stdin.fileHandleForWriting.close()
+        }
+    }
+
+    // MARK: output
 
     /// Complete stdout lines so far.
-    var outputLines: [String] {
-        lock.lock(); defer { lock.unlock() }
-        return String(decoding: outBuffer, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-            .dropLast().map(String.init)
-    }
+    var outputLines: [String] { update { lines } }
 
-    var stderrText: String {
-        lock.lock(); defer { lock.unlock() }
-        return String(decoding: errBuffer, as: UTF8.self)
-    }
+    /// The stdout lines that parsed as JSON, in order.
+    var messages: [JSONValue] { update { parsed } }
 
-    /// Waits until at least `count` lines arrived on stdout (or the timeout passes).
+    var stderrText: String { update { String(decoding: errData, as: UTF8.self) } }
+
+    // MARK: waiting
+
+    /// Waits until at least `count` lines arrived on stdout (or the timeout passes, or stdout ends).
     @discardableResult
     func waitForLines(_ count: Int, timeout: TimeInterval = 10) -> [String] {
-        let deadline = Date().addingTimeInterval(timeout)
-        while outputLines.count < count && Date() < deadline { usleep(2000) }
+        wait(timeout: timeout) { lines.count >= count || stdoutEOF }
         return outputLines
     }
 
-    /// Waits for the process to exit; returns its status (nil if it did not exit in time).
+    /// The first stdout message after the first `skip` messages that matches `predicate`; nil if
+    /// none arrived within `timeout` (or before stdout ended).
+    func waitForMessage(after skip: Int = 0, timeout: TimeInterval = 10,
+                        where predicate: (JSONValue) -> Bool) -> JSONValue? {
+        var found: JSONValue?
+        wait(timeout: timeout) {
+            found = parsed.dropFirst(skip).first(where: predicate)
+            return found != nil || stdoutEOF
+        }
+        return found
+    }
+
+    /// The body of the reply to a client's request `msgID` (any message to a `c…` id carrying
+    /// that `in_reply_to`), or nil if none came within `timeout`.
+    func waitForReply(to msgID: Int, timeout: TimeInterval = 10) -> JSONValue? {
+        waitForMessage(timeout: timeout) {
+            isClientID($0["dest"]?.string ?? "") && $0["body"]?["in_reply_to"]?.int == msgID
+        }?["body"]
+    }
+
+    /// Waits until the process exited and both its stdout and stderr reached end of file, so all
+    /// it wrote is in `outputLines` and `stderrText`. Returns the exit status, nil on timeout.
     func waitForExit(timeout: TimeInterval = 10) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(2000) }
-        if process.isRunning { return nil }
-        // Let the readability handlers drain what is left.
-        usleep(50_000)
+        guard wait(timeout: timeout, until: { exited && stdoutEOF && stderrEOF }) else { return nil }
         return process.terminationStatus
     }
 
-    /// Parsed stdout messages.
-    var messages: [JSONValue] { outputLines.compactMap { JSONValue(parsing: $0) } }
+    /// Closes stdin and waits for the exit, as a Maelstrom run ends.
+    func finish(timeout: TimeInterval = 10) -> Int32? {
+        closeInput()
+        return waitForExit(timeout: timeout)
+    }
+
+    // MARK: private
+
+    /// Reads a copy of `pipeFD` on a thread of its own, passing each chunk to `deliver`, then one
+    /// empty chunk at end of file. It holds only `deliver`, so a forgotten process is still freed
+    /// (and killed), and its own descriptor, so freeing the Pipe cannot close it under the read.
+    private static func startReader(_ pipeFD: Int32, name: String, _ deliver: @escaping (Data) -> Void) {
+        let fd = dup(pipeFD)
+        let thread = Thread {
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                deliver(Data(buffer[..<n]))
+            }
+            deliver(Data())
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Runs `body` under the lock and wakes every waiter.
+    private func update<T>(_ body: () -> T) -> T {
+        changed.lock()
+        defer { changed.broadcast(); changed.unlock() }
+        return body()
+    }
+
+    /// Appends stdout bytes; returns the lines they completed. An empty chunk is end of file.
+    private func receiveStdout(_ d: Data) -> [(String, JSONValue?)] {
+        update {
+            if d.isEmpty { stdoutEOF = true; return [] }
+            pendingOut.append(d)
+            var complete: [(String, JSONValue?)] = []
+            while let nl = pendingOut.firstIndex(of: 0x0A) {
+                let line = String(decoding: pendingOut[pendingOut.startIndex..<nl], as: UTF8.self)
+                pendingOut.removeSubrange(pendingOut.startIndex...nl)
+                let value = JSONValue(parsing: line)
+                lines.append(line)
+                if let value { parsed.append(value) }
+                complete.append((line, value))
+            }
+            return complete
+        }
+    }
+
+    /// Blocks until `done` (evaluated under the lock) holds or `timeout` passes; returns `done`.
+    @discardableResult
+    private func wait(timeout: TimeInterval, until done: () -> Bool) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        changed.lock(); defer { changed.unlock() }
+        while !done() {
+            if !changed.wait(until: deadline) { return done() }
+        }
+        return true
+    }
 
     static func initLine(_ id: String = "n0", ids: [String] = ["n0"], msgID: Int = 1) -> String {
         let list = ids.map { "\"\($0)\"" }.joined(separator: ",")

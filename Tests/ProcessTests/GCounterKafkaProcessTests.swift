@@ -12,23 +12,6 @@ final class GCounterKafkaProcessTests: XCTestCase {
         JSONValue.object([("src", .string(src)), ("dest", .string(dest)), ("body", body)]).text
     }
 
-    /// Waits for the first stdout message after the first `skip` that matches `predicate`.
-    private func waitFor(_ node: EvnodeProcess, after skip: Int = 0, timeout: TimeInterval = 10,
-                       _ predicate: (JSONValue) -> Bool) -> JSONValue? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let m = node.messages.dropFirst(skip).first(where: predicate) { return m }
-            usleep(2000)
-        }
-        return nil
-    }
-
-    private func reply(_ node: EvnodeProcess, to msgID: Int, timeout: TimeInterval = 10) -> JSONValue? {
-        waitFor(node, timeout: timeout) { $0["dest"]?.string?.hasPrefix("c") == true && $0["body"]?["in_reply_to"]?.int == msgID }?["body"]
-    }
-
-    private func keys(_ body: JSONValue?) -> Set<String> { Set(body?.members?.map(\.0) ?? []) }
-
     /// Which of `count` nodes owns a kafka key: FNV-1a of its bytes, as evnode computes it.
     private func owner(of key: String, nodeCount: Int) -> Int {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -48,9 +31,7 @@ final class GCounterKafkaProcessTests: XCTestCase {
         node.send(line("c1", ["type": "add", "msg_id": 6, "delta": "7"]))
         node.send(line("c1", ["type": "add", "msg_id": 7, "delta": 1.5]))
         node.send(line("c1", ["type": "read", "msg_id": 8]))
-        node.waitForLines(8)
-        node.closeInput()
-        XCTAssertEqual(node.waitForExit(), 0)
+        XCTAssertEqual(node.finish(), 0, "clean exit on EOF, after writing every reply")
         let bodies = node.messages.dropFirst().map { $0["body"]! }
         XCTAssertEqual(bodies.count, 7)
         XCTAssertEqual(bodies[0], ["type": "add_ok", "in_reply_to": 2])
@@ -69,7 +50,7 @@ final class GCounterKafkaProcessTests: XCTestCase {
         let node = try EvnodeProcess()
         node.send(EvnodeProcess.initLine("n0", ids: ["n0", "n1"]))
         node.send(line("c1", ["type": "add", "msg_id": 2, "delta": 5]))
-        let gossip = waitFor(node) { $0["dest"] == "n1" }
+        let gossip = node.waitForMessage { $0["dest"] == "n1" }
         XCTAssertEqual(gossip?["src"], "n0")
         XCTAssertEqual(gossip?["body"]?["type"], "gc_state")
         XCTAssertEqual(gossip?["body"]?["c"], ["n0": [5, 0]])
@@ -77,9 +58,8 @@ final class GCounterKafkaProcessTests: XCTestCase {
         // Play n1: our own entry plus an acknowledgement of n0's message.
         node.send(line("n1", ["type": "gc_state", "s": 1, "a": .int(seq), "c": ["n0": [5, 0], "n1": [9, 0]]]))
         node.send(line("c1", ["type": "read", "msg_id": 3]))
-        XCTAssertEqual(reply(node, to: 3), ["type": "read_ok", "in_reply_to": 3, "value": 14])
-        node.closeInput()
-        XCTAssertEqual(node.waitForExit(), 0)
+        XCTAssertEqual(node.waitForReply(to: 3), ["type": "read_ok", "in_reply_to": 3, "value": 14])
+        XCTAssertEqual(node.finish(), 0)
     }
 
     // MARK: kafka
@@ -94,9 +74,7 @@ final class GCounterKafkaProcessTests: XCTestCase {
         node.send(line("c2", ["type": "commit_offsets", "msg_id": 6, "offsets": ["9": 1]]))
         node.send(line("c3", ["type": "list_committed_offsets", "msg_id": 7, "keys": ["9", "12"]]))
         node.send(line("c3", ["type": "poll", "msg_id": 8, "offsets": [:]]))
-        node.waitForLines(8)
-        node.closeInput()
-        XCTAssertEqual(node.waitForExit(), 0)
+        XCTAssertEqual(node.finish(), 0, "clean exit on EOF, after writing every reply")
         let bodies = node.messages.dropFirst().map { $0["body"]! }
         XCTAssertEqual(bodies, [
             ["type": "send_ok", "in_reply_to": 2, "offset": 0],
@@ -130,9 +108,7 @@ final class GCounterKafkaProcessTests: XCTestCase {
             node.send(line("c1", .object(members)))
         }
         node.send(line("c1", ["type": "send", "msg_id": 200, "key": "k", "msg": 1]))
-        node.waitForLines(bad.count + 2)
-        node.closeInput()
-        XCTAssertEqual(node.waitForExit(), 0)
+        XCTAssertEqual(node.finish(), 0, "clean exit on EOF, after writing every reply")
         let bodies = node.messages.dropFirst().map { $0["body"]! }
         XCTAssertEqual(bodies.count, bad.count + 1)
         for (i, b) in bodies.prefix(bad.count).enumerated() {
@@ -154,28 +130,27 @@ final class GCounterKafkaProcessTests: XCTestCase {
         let theirs = (0...).lazy.map { "k\($0)" }.first { self.owner(of: $0, nodeCount: 2) == 1 }!
 
         node.send(line("c1", ["type": "send", "msg_id": 2, "key": .string(theirs), "msg": 42]))
-        let forward = waitFor(node) { $0["dest"] == "n1" && $0["body"]?["type"] == "kf_send" }
+        let forward = node.waitForMessage { $0["dest"] == "n1" && $0["body"]?["type"] == "kf_send" }
         XCTAssertEqual(forward?["body"]?["key"], .string(theirs))
         XCTAssertEqual(forward?["body"]?["msg"], 42)
         let forwardID = forward?["body"]?["msg_id"]?.int ?? -1
         node.send(line("n1", ["type": "kf_send_ok", "in_reply_to": .int(forwardID), "offset": 7]))
-        XCTAssertEqual(reply(node, to: 2), ["type": "send_ok", "in_reply_to": 2, "offset": 7])
+        XCTAssertEqual(node.waitForReply(to: 2), ["type": "send_ok", "in_reply_to": 2, "offset": 7])
 
         node.send(line("c1", ["type": "send", "msg_id": 3, "key": .string(mine), "msg": 43]))
-        XCTAssertEqual(reply(node, to: 3), ["type": "send_ok", "in_reply_to": 3, "offset": 0])
-        let replication = waitFor(node) { $0["dest"] == "n1" && $0["body"]?["type"] == "kf_repl" && $0["body"]?["b"] != nil }
+        XCTAssertEqual(node.waitForReply(to: 3), ["type": "send_ok", "in_reply_to": 3, "offset": 0])
+        let replication = node.waitForMessage { $0["dest"] == "n1" && $0["body"]?["type"] == "kf_repl" && $0["body"]?["b"] != nil }
         XCTAssertEqual(replication?["body"]?["b"], [[1, [[.string(mine), 0, [43]]]]], "batch 1: key, start offset, messages")
 
         node.send(line("c1", ["type": "commit_offsets", "msg_id": 4, "offsets": [mine: 0]]))
-        XCTAssertEqual(reply(node, to: 4)?["type"], "commit_offsets_ok")
+        XCTAssertEqual(node.waitForReply(to: 4)?["type"], "commit_offsets_ok")
         node.send(line("c1", ["type": "list_committed_offsets", "msg_id": 5, "keys": [.string(mine), .string(theirs)]]))
-        let ask = waitFor(node) { $0["dest"] == "n1" && $0["body"]?["type"] == "kf_list" }
+        let ask = node.waitForMessage { $0["dest"] == "n1" && $0["body"]?["type"] == "kf_list" }
         XCTAssertEqual(ask?["body"]?["keys"], [.string(mine), .string(theirs)])
         node.send(line("n1", ["type": "kf_list_ok", "in_reply_to": .int(ask?["body"]?["msg_id"]?.int ?? -1),
                               "offsets": [theirs: 3]]))
-        XCTAssertEqual(reply(node, to: 5), ["type": "list_committed_offsets_ok", "in_reply_to": 5,
+        XCTAssertEqual(node.waitForReply(to: 5), ["type": "list_committed_offsets_ok", "in_reply_to": 5,
                                             "offsets": [mine: 0, theirs: 3]])
-        node.closeInput()
-        XCTAssertEqual(node.waitForExit(), 0)
+        XCTAssertEqual(node.finish(), 0)
     }
 }

@@ -1,4 +1,5 @@
 import EVCore
+import EVTestSupport
 import Workloads
 import XCTest
 
@@ -6,23 +7,13 @@ import XCTest
 /// on state (g-counter until the broadcast workload is active), so the remembered route must be
 /// dropped whenever a workload is created or the node is re-initialized.
 final class RouterRouteCacheTests: XCTestCase {
-    private final class Recorder: Transport {
-        var now: Micros = 0
-        var wallClock: Micros { 1_000_000 }
-        var bodies: [JSONValue] = []
-        func transmit(dest: String, line: UnsafeRawBufferPointer) {
-            if let v = JSONValue(parsing: String(decoding: line, as: UTF8.self)), let body = v["body"] { bodies.append(body) }
-        }
-        func timersChanged() {}
-    }
-
-    private var transport: Recorder!
+    private var transport: ManualTransport!
     private var router: Router!
     private var node: Node!
     private var msgID = 0
 
     override func setUp() {
-        transport = Recorder()
+        transport = ManualTransport()
         router = Router()
         node = Node(transport: transport, handler: router)
     }
@@ -30,9 +21,8 @@ final class RouterRouteCacheTests: XCTestCase {
     @discardableResult
     private func send(_ body: String) -> JSONValue? {
         msgID += 1
-        var line = #"{"src":"c1","dest":"n0","body":{"msg_id":\#(msgID),\#(body)}}"#
         let before = transport.bodies.count
-        line.withUTF8 { node.receive(line: UnsafeRawBufferPointer($0)) }
+        node.receive(#"{"src":"c1","dest":"n0","body":{"msg_id":\#(msgID),\#(body)}}"#)
         return transport.bodies.count > before ? transport.bodies.last : nil
     }
 
