@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// Challenge 3's workload (protocol reference §9.3): a `topology` to every node before load, then a

@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// A Gossip Glomers challenge: the Maelstrom test it runs (protocol reference §11) and the extra

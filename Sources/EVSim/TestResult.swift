@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// Everything one run produced: the result map (Maelstrom's results.edn), the history, the

@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// Challenges 6a–6c's workload, txn-rw-register (protocol reference §9.6): the transaction

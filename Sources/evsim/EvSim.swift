@@ -1,5 +1,6 @@
 import ArgumentParser
 import EVCore
+import EVReports
 import EVSim
 import Foundation
 import Workloads

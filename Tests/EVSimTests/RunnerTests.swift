@@ -233,12 +233,4 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(topo(.total, 3)["n1"], ["n0", "n2"])
         XCTAssertEqual(Topology.grid.json(for: ["n0", "n1"]).text, #"{"n0":["n1"],"n1":["n0"]}"#)
     }
-
-    // MARK: formatting
-
-    func testResultMapRendersAsEDN() {
-        let map: JSONValue = ["valid?": ":unknown", "stable-latencies": ["0": 0, "0.5": 12], "lost": [1, 2]]
-        XCTAssertEqual(ResultFormat.edn(map), "{:valid? :unknown, :stable-latencies {0 0, 0.5 12}, :lost [1 2]}")
-        XCTAssertEqual(ResultFormat.edn(["xs": .array((0..<30).map { .int($0) })], elide: 3), "{:xs [0 1 2 … 27 more]}")
-    }
 }

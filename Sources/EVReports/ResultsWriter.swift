@@ -1,4 +1,5 @@
 import EVCore
+import EVSim
 import Foundation
 
 /// Writes a run's results directory, the local counterpart of Maelstrom's store/<test>/<time>/:
@@ -83,7 +84,7 @@ public enum Summary {
         out += "\n" + ResultFormat.edn(result.results, elide: elide) + "\n\n"
         out += verdict(result) + "\n"
         for g in result.goals {
-            let value = g.value.map { TestSpec.format(($0 * 100).rounded() / 100) } ?? "missing"
+            let value = g.value.map { compactNumber(($0 * 100).rounded() / 100) } ?? "missing"
             out += "  goal \(g.met ? "met   " : "FAILED") \(g.goal.description): \(value)\n"
         }
         if !result.passed {
