@@ -49,4 +49,8 @@ public final class BroadcastModel: WorkloadModel {
     }
 
     public func check(_ history: [Operation]) -> CheckResult { SetFullChecker.check(history) }
+
+    public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
+        [Invariants.broadcastEveryNodeHoldsEveryAck(history, nodes: cluster.nodeIDs)]
+    }
 }

@@ -15,6 +15,9 @@ public struct Challenge {
     /// Maelstrom options the spec has no field for (e.g. "--consistency-models read-committed"),
     /// shown in the command line only; the model itself must implement them.
     public var extraArguments: String
+    /// Broadcast: the hub flush interval sweep `evsim all` runs after the challenge (README's
+    /// trade-off table and results/<name>/tradeoff.*): intervals in ms, seeds 1…seeds each.
+    public var hubFlushSweep: (intervalsMS: [Int64], seeds: Int)?
 
     /// - Parameters:
     ///   - model: builds a fresh model for every run.
@@ -51,14 +54,15 @@ public struct Challenge {
     }
 }
 
-/// The table of challenges `evsim` knows.
+/// The table of challenges `evsim` knows, in challenge order. `evsim list`, the Maelstrom command
+/// list (scripts/maelstrom-all.sh) and README's command table are generated from it.
 ///
-/// To add a challenge (e.g. "4", "5a"–"5c", "6a"–"6c"):
+/// To add a challenge:
 /// 1. in your own file, declare it as a static property on `Challenge`, e.g.
 ///
 ///        extension Challenge {
-///            static var gCounter4: Challenge {
-///                Challenge("4", "Grow-only counter", workload: .gCounter, model: { GCounterModel() }) { spec in
+///            static var myChallenge: Challenge {
+///                Challenge("7", "My counter", workload: .gCounter, model: { GCounterModel() }) { spec in
 ///                    spec.nodeCount = 3; spec.rate = 100; spec.timeLimit = 20; spec.nemesis = [.partition]
 ///                }
 ///            }
@@ -67,7 +71,7 @@ public struct Challenge {
 ///    using exactly the options of the §11 command (`spec.concurrency = .perNode(2)` for
 ///    `--concurrency 2n`, `spec.availability = .total`, goals such as `Goal.serverMsgsPerOp(below:)`,
 ///    options the spec has no field for in `extraArguments` and in your model's init);
-/// 2. add one line `.gCounter4,` to `Challenges.all` below, in challenge order.
+/// 2. add one line `.myChallenge,` to `Challenges.all` below, in challenge order.
 public enum Challenges {
     public static var all: [Challenge] {
         [
@@ -79,7 +83,6 @@ public enum Challenges {
             .broadcast3d,
             .broadcast3dPartition,
             .broadcast3e,
-            // "4" (g-counter), "5a"–"5c" (kafka) and "6a"–"6c" (txn) go here.
             .gCounter4,
             .kafka5a,
             .kafka5b,
@@ -154,9 +157,11 @@ extension Challenge {
     }
 
     public static var broadcast3d: Challenge {
-        broadcast("3d", "Efficient broadcast I",
-                  goals: [.serverMsgsPerOp(below: 30), .medianStableLatency(belowMS: 400), .maxStableLatency(belowMS: 600)],
-                  configure: efficientBroadcast)
+        var c = broadcast("3d", "Efficient broadcast I",
+                          goals: [.serverMsgsPerOp(below: 30), .medianStableLatency(belowMS: 400), .maxStableLatency(belowMS: 600)],
+                          configure: efficientBroadcast)
+        c.hubFlushSweep = ([50, 100, 150, 200, 210, 250, 300, 350, 400, 500], 5)
+        return c
     }
 
     /// 3d must stay correct under partitions; the page does not apply the latency goals there.

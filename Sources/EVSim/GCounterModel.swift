@@ -55,4 +55,8 @@ public final class GCounterModel: WorkloadModel {
     public func check(_ history: [Operation]) -> CheckResult {
         GCounterChecker.check(history, valueChanges: probe.changes)
     }
+
+    public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
+        [Invariants.gCounterReadsMonotonicPerNode(history)]
+    }
 }

@@ -212,4 +212,8 @@ public final class KafkaModel: WorkloadModel {
     }
 
     public func check(_ history: [Operation]) -> CheckResult { KafkaChecker.check(history) }
+
+    public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
+        [Invariants.kafkaCommittedOffsetsMonotonicPerNode(history)]
+    }
 }

@@ -83,7 +83,17 @@ public final class Runner {
         if setupErrors.isEmpty { sendSetupRequests() }
         if setupErrors.isEmpty { runPhases() }
         phases.end = cluster.now
-        return check()
+        // The result map is Maelstrom's: taken when its run would end, before any settling below.
+        var result = check()
+        guard setupErrors.isEmpty, harnessErrors.isEmpty else { return result }
+        if model.settlesBeforeInvariants {
+            nemesis?.heal()
+            cluster.network.heal()
+            cluster.run(for: spec.recoveryWait)
+            result.phases.settled = cluster.now
+        }
+        result.invariants = model.invariants(history, cluster: cluster)
+        return result
     }
 
     // MARK: setup

@@ -38,6 +38,15 @@ public protocol WorkloadModel: AnyObject {
 
     /// Checks a finished history.
     func check(_ history: [Operation]) -> CheckResult
+
+    /// Whether the runner heals the network and waits `recoveryWait` after the run (once the
+    /// result map is taken) before checking the invariants, for invariants about node state in
+    /// workloads without a final phase. Default: false.
+    var settlesBeforeInvariants: Bool { get }
+
+    /// The invariants our design promises beyond Maelstrom's checker (docs/evsim.md), checked
+    /// after the run against the history and, where needed, the nodes. Default: none.
+    func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult]
 }
 
 public extension WorkloadModel {
@@ -45,6 +54,8 @@ public extension WorkloadModel {
     var reusableClients: Bool { false }
     func setupRequests(nodeIDs: [String]) -> [(node: String, body: JSONValue)] { [] }
     func configure(_ workloads: inout WorkloadConfig) {}
+    var settlesBeforeInvariants: Bool { false }
+    func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] { [] }
     func finalOperations(worker: Int) -> [(f: String, value: JSONValue)] { [] }
     func nextFinalOperation(worker: Int, completed: Int) -> (f: String, value: JSONValue, after: Micros)? {
         let ops = finalOperations(worker: worker)
