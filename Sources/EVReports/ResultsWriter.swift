@@ -14,6 +14,12 @@ public struct ResultsWriter {
 
     public init(directory: URL) { self.directory = directory }
 
+    /// The command that replays a run. No --out: where results go does not change the run, and a
+    /// file must not name a path of this host.
+    public static func replayCommand(challenge: String, seed: UInt64, overrides: String = "") -> String {
+        "evsim \(challenge) --seed \(seed)" + overrides
+    }
+
     /// Writes every file; returns the names written.
     @discardableResult
     public func write(_ result: TestResult, challenge: Challenge?, replayCommand: String) throws -> [String] {

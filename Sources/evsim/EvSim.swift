@@ -179,9 +179,8 @@ struct EvSim: ParsableCommand {
         }
     }
 
-    /// Without --out: where the results go does not change the run, and files must not name paths.
     private func replayCommand(_ challenge: Challenge, seed: UInt64) -> String {
-        "evsim \(challenge.name) --seed \(seed)" + overrideArguments
+        ResultsWriter.replayCommand(challenge: challenge.name, seed: seed, overrides: overrideArguments)
     }
 
     /// Runs every requested seed of one challenge; prints and writes the worst. True if all passed.

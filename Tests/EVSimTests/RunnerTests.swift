@@ -30,7 +30,6 @@ final class RunnerTests: XCTestCase {
     }
 
     func testBroadcastWithPartitionsIsDeterministic() throws {
-        try XCTSkipUnless(BroadcastWorkloadStatus.implemented, "the broadcast workload has not landed yet")
         let a = run(.broadcast3c, seed: 3)
         let b = run(.broadcast3c, seed: 3)
         XCTAssertEqual(a.traceHash, b.traceHash)
@@ -169,7 +168,6 @@ final class RunnerTests: XCTestCase {
     }
 
     func testNemesisAlternatesWithinTheMainPhaseAndHealsBeforeTheFinalReads() throws {
-        try XCTSkipUnless(BroadcastWorkloadStatus.implemented, "the broadcast workload has not landed yet")
         let result = run(.broadcast3c, seed: 21) { $0.timeLimit = 60 }
         let events = result.nemesisEvents
         XCTAssertGreaterThanOrEqual(events.count, 3)
