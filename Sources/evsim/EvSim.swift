@@ -132,9 +132,13 @@ struct EvSim: ParsableCommand {
         // `all` with the challenges' own options also rewrites the declared sweeps, so that it
         // regenerates every tracked file under results/.
         if challenges.contains("all"), !hasOverrides, seed == 1, seeds == 1 {
+            // Challenges with the same test and sweep (3d, 3e) share the runs.
+            var done: [String: [BroadcastTradeoff.Row]] = [:]
             for challenge in selected {
                 guard let sweep = challenge.hubFlushSweep else { continue }
-                try sweepHubFlush(challenge, intervals: sweep.intervalsMS, seedList: (1...UInt64(sweep.seeds)).map { $0 })
+                let key = "\(challenge.maelstromCommand) \(sweep.intervalsMS) \(sweep.seeds)"
+                done[key] = try sweepHubFlush(challenge, intervals: sweep.intervalsMS,
+                                              seedList: (1...UInt64(sweep.seeds)).map { $0 }, rows: done[key])
             }
         }
         if selected.count > 1 {
@@ -154,11 +158,14 @@ struct EvSim: ParsableCommand {
         }
     }
 
-    private func sweepHubFlush(_ challenge: Challenge, intervals: [Int64], seedList: [UInt64]) throws {
+    /// Runs (or, given `rows`, reuses) one sweep and writes its files; returns the rows.
+    @discardableResult
+    private func sweepHubFlush(_ challenge: Challenge, intervals: [Int64], seedList: [UInt64],
+                               rows known: [BroadcastTradeoff.Row]? = nil) throws -> [BroadcastTradeoff.Row] {
         print("\(challenge.name): hub flush interval sweep, seeds \(seedList.map(String.init).joined(separator: ","))")
         if !quiet { print(BroadcastTradeoff.tsvHeader) }
-        let rows = BroadcastTradeoff.sweep(challenge, intervalsMS: intervals, seeds: seedList,
-                                           adjust: { adjust(&$0, workload: challenge.workload) }) { row in
+        let rows = known ?? BroadcastTradeoff.sweep(challenge, intervalsMS: intervals, seeds: seedList,
+                                                    adjust: { adjust(&$0, workload: challenge.workload) }) { row in
             if !quiet { print(BroadcastTradeoff.tsv([row]).split(separator: "\n").last.map(String.init) ?? "") }
         }
         if !quiet { print(BroadcastTradeoff.markdown(rows)) }
@@ -167,6 +174,7 @@ struct EvSim: ParsableCommand {
                                                   plot: !noPlots)
         if case .skipped(let why) = outcome, !noPlots { print("note: \(why)") }
         print("Results in \(directory.path)/tradeoff.tsv")
+        return rows
     }
 
     private func list() {
