@@ -19,7 +19,10 @@ let package = Package(
         .executable(name: "evnode", targets: ["evnode"]),
         .executable(name: "evsim", targets: ["evsim"]),
         .library(name: "EVCore", targets: ["EVCore"]),
+        .library(name: "EVSimCore", targets: ["EVSimCore"]),
+        .library(name: "EVCheckers", targets: ["EVCheckers"]),
         .library(name: "EVSim", targets: ["EVSim"]),
+        .library(name: "EVReports", targets: ["EVReports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,10 +45,18 @@ let package = Package(
         .target(name: "EVLoop", dependencies: ["EVCore", "CLibEV"], swiftSettings: messagePathSettings),
         // Workload handlers; they only see EVCore's Node.
         .target(name: "Workloads", dependencies: ["EVCore"], swiftSettings: messagePathSettings),
-        // The deterministic cluster simulator, its checkers and the challenge runner.
-        .target(name: "EVSim", dependencies: [
-            "EVCore", "Workloads", .product(name: "HeapModule", package: "swift-collections"),
+        // The simulator, in four layers (docs/evsim.md). The core: virtual clock, Maelstrom's
+        // network, kv services, clients and a cluster of any MessageHandler; no workloads.
+        .target(name: "EVSimCore", dependencies: [
+            "EVCore", .product(name: "HeapModule", package: "swift-collections"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
+        // Histories and the checkers that judge them (Maelstrom's and our invariants).
+        .target(name: "EVCheckers", dependencies: ["EVCore", .product(name: "HeapModule", package: "swift-collections")]),
+        // The Maelstrom model: client generators per workload, nemesis, runner, challenge table.
+        .target(name: "EVSim", dependencies: ["EVSimCore", "EVCheckers", "EVCore", "Workloads"]),
+        // Results directories, TSV tables, gnuplot plots, seed rankings, the challenge list.
+        .target(name: "EVReports", dependencies: ["EVSim", "EVCore"]),
 
         .executableTarget(name: "evnode", dependencies: [
             "EVCore", "EVLoop", "Workloads",
@@ -53,7 +64,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "evsim", dependencies: [
-            "EVSim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "EVReports", "EVSim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Shared test helpers (a hand-driven Transport, an in-memory log handler), for every test target.
@@ -65,7 +76,10 @@ let package = Package(
             "EVCore", "EVTestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workloads", "EVSim", "EVCore", "EVTestSupport"]),
-        .testTarget(name: "EVSimTests", dependencies: ["EVSim", "Workloads", "EVCore"]),
+        .testTarget(name: "EVSimCoreTests", dependencies: ["EVSimCore", "EVCore"]),
+        .testTarget(name: "EVCheckersTests", dependencies: ["EVCheckers", "EVCore"]),
+        .testTarget(name: "EVSimTests", dependencies: ["EVSim", "EVReports", "Workloads", "EVCore"]),
+        .testTarget(name: "EVReportsTests", dependencies: ["EVReports", "EVSim", "EVCore"]),
         .testTarget(name: "ProcessTests", dependencies: ["EVCore", "evnode"]),
     ],
     swiftLanguageModes: [.v5]

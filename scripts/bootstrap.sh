@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install what is missing, build release, then run every
 # challenge — under real Maelstrom when it is installed, otherwise in evnode's simulator,
-# writing results/<challenge>/.
+# rewriting results/<challenge>/ (byte for byte the tracked files: git status stays clean).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// Challenge 3's workload (protocol reference §9.3): a `topology` to every node before load, then a
@@ -47,4 +49,8 @@ public final class BroadcastModel: WorkloadModel {
     }
 
     public func check(_ history: [Operation]) -> CheckResult { SetFullChecker.check(history) }
+
+    public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
+        [Invariants.broadcastEveryNodeHoldsEveryAck(history, nodes: cluster.nodeIDs)]
+    }
 }

@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// A Gossip Glomers challenge: the Maelstrom test it runs (protocol reference §11) and the extra
@@ -13,6 +15,9 @@ public struct Challenge {
     /// Maelstrom options the spec has no field for (e.g. "--consistency-models read-committed"),
     /// shown in the command line only; the model itself must implement them.
     public var extraArguments: String
+    /// Broadcast: the hub flush interval sweep `evsim all` runs after the challenge (README's
+    /// trade-off table and results/<name>/tradeoff.*): intervals in ms, seeds 1…seeds each.
+    public var hubFlushSweep: (intervalsMS: [Int64], seeds: Int)?
 
     /// - Parameters:
     ///   - model: builds a fresh model for every run.
@@ -49,14 +54,15 @@ public struct Challenge {
     }
 }
 
-/// The table of challenges `evsim` knows.
+/// The table of challenges `evsim` knows, in challenge order. `evsim list`, the Maelstrom command
+/// list (scripts/maelstrom-all.sh) and README's command table are generated from it.
 ///
-/// To add a challenge (e.g. "4", "5a"–"5c", "6a"–"6c"):
+/// To add a challenge:
 /// 1. in your own file, declare it as a static property on `Challenge`, e.g.
 ///
 ///        extension Challenge {
-///            static var gCounter4: Challenge {
-///                Challenge("4", "Grow-only counter", workload: .gCounter, model: { GCounterModel() }) { spec in
+///            static var myChallenge: Challenge {
+///                Challenge("7", "My counter", workload: .gCounter, model: { GCounterModel() }) { spec in
 ///                    spec.nodeCount = 3; spec.rate = 100; spec.timeLimit = 20; spec.nemesis = [.partition]
 ///                }
 ///            }
@@ -65,7 +71,7 @@ public struct Challenge {
 ///    using exactly the options of the §11 command (`spec.concurrency = .perNode(2)` for
 ///    `--concurrency 2n`, `spec.availability = .total`, goals such as `Goal.serverMsgsPerOp(below:)`,
 ///    options the spec has no field for in `extraArguments` and in your model's init);
-/// 2. add one line `.gCounter4,` to `Challenges.all` below, in challenge order.
+/// 2. add one line `.myChallenge,` to `Challenges.all` below, in challenge order.
 public enum Challenges {
     public static var all: [Challenge] {
         [
@@ -77,7 +83,6 @@ public enum Challenges {
             .broadcast3d,
             .broadcast3dPartition,
             .broadcast3e,
-            // "4" (g-counter), "5a"–"5c" (kafka) and "6a"–"6c" (txn) go here.
             .gCounter4,
             .kafka5a,
             .kafka5b,
@@ -152,10 +157,15 @@ extension Challenge {
     }
 
     public static var broadcast3d: Challenge {
-        broadcast("3d", "Efficient broadcast I",
-                  goals: [.serverMsgsPerOp(below: 30), .medianStableLatency(belowMS: 400), .maxStableLatency(belowMS: 600)],
-                  configure: efficientBroadcast)
+        var c = broadcast("3d", "Efficient broadcast I",
+                          goals: [.serverMsgsPerOp(below: 30), .medianStableLatency(belowMS: 400), .maxStableLatency(belowMS: 600)],
+                          configure: efficientBroadcast)
+        c.hubFlushSweep = efficientBroadcastSweep
+        return c
     }
+
+    /// README's trade-off table; 3e runs the same test, so it carries the same sweep.
+    static let efficientBroadcastSweep: (intervalsMS: [Int64], seeds: Int) = ([50, 100, 150, 200, 210, 250, 300, 350, 400, 500], 5)
 
     /// 3d must stay correct under partitions; the page does not apply the latency goals there.
     public static var broadcast3dPartition: Challenge {
@@ -166,8 +176,10 @@ extension Challenge {
     }
 
     public static var broadcast3e: Challenge {
-        broadcast("3e", "Efficient broadcast II",
-                  goals: [.serverMsgsPerOp(below: 20), .medianStableLatency(belowMS: 1000), .maxStableLatency(belowMS: 2000)],
-                  configure: efficientBroadcast)
+        var c = broadcast("3e", "Efficient broadcast II",
+                          goals: [.serverMsgsPerOp(below: 20), .medianStableLatency(belowMS: 1000), .maxStableLatency(belowMS: 2000)],
+                          configure: efficientBroadcast)
+        c.hubFlushSweep = efficientBroadcastSweep
+        return c
     }
 }

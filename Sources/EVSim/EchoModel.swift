@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// Challenge 1's workload (protocol reference §9.1): `echo` requests carrying

@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// Challenges 4 and 5a–5c (protocol reference §11), with the exact options of their commands.

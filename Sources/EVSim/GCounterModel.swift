@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// Challenge 4's workload, g-counter (protocol reference §9.4): a random 50/50 mix of `add` (delta
@@ -51,6 +53,10 @@ public final class GCounterModel: WorkloadModel {
     }
 
     public func check(_ history: [Operation]) -> CheckResult {
-        GCounterChecker.check(history, probe: probe)
+        GCounterChecker.check(history, valueChanges: probe.changes)
+    }
+
+    public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
+        [Invariants.gCounterReadsMonotonicPerNode(history)]
     }
 }

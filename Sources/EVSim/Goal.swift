@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 
 /// An extra numeric pass criterion of a challenge (e.g. 3d's "servers msgs-per-op < 30"), read
 /// from the result map. Maelstrom does not check these; the challenge pages ask for them.

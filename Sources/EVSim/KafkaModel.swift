@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// Challenges 5a–5c's workload, kafka (protocol reference §9.5), with Maelstrom's client behaviour:
@@ -159,7 +161,7 @@ public final class KafkaModel: WorkloadModel {
             guard let self else { return }
             let outcome = classify(reply, schema: Self.pollSchema) { $0["msgs"] ?? [:] }
             guard case .ok(let msgs) = outcome else { return complete(outcome) }
-            guard let received = Self.parseMessages(msgs) else {
+            guard let received = KafkaChecker.parseMessages(msgs) else {
                 return complete(.info("malformed-response: msgs is not key → [[offset, msg], …]"))
             }
             let result: JSONValue = ["offsets": .object(requested), "msgs": msgs]
@@ -209,21 +211,9 @@ public final class KafkaModel: WorkloadModel {
         }
     }
 
-    /// `{key: [[offset, msg], …]}` as (key, pairs); nil if the shape is wrong.
-    static func parseMessages(_ msgs: JSONValue) -> [(key: String, pairs: [(offset: Int, msg: JSONValue)])]? {
-        guard let members = msgs.members else { return nil }
-        var out: [(key: String, pairs: [(offset: Int, msg: JSONValue)])] = []
-        for (key, list) in members {
-            guard let items = list.array else { return nil }
-            var pairs: [(offset: Int, msg: JSONValue)] = []
-            for item in items {
-                guard let pair = item.array, pair.count == 2, let offset = pair[0].int else { return nil }
-                pairs.append((offset, pair[1]))
-            }
-            out.append((key, pairs))
-        }
-        return out
-    }
-
     public func check(_ history: [Operation]) -> CheckResult { KafkaChecker.check(history) }
+
+    public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
+        [Invariants.kafkaCommittedOffsetsMonotonicPerNode(history)]
+    }
 }

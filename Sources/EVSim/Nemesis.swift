@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 
 /// Partition shapes Maelstrom's nemesis picks from at random (protocol reference §5.4).
 public enum PartitionShape: String, CaseIterable, Sendable {

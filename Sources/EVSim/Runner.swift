@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// Runs one `TestSpec` the way Maelstrom's harness does (protocol reference §6, §12):
@@ -81,7 +83,17 @@ public final class Runner {
         if setupErrors.isEmpty { sendSetupRequests() }
         if setupErrors.isEmpty { runPhases() }
         phases.end = cluster.now
-        return check()
+        // The result map is Maelstrom's: taken when its run would end, before any settling below.
+        var result = check()
+        guard setupErrors.isEmpty, harnessErrors.isEmpty else { return result }
+        if model.settlesBeforeInvariants {
+            nemesis?.heal()
+            cluster.network.heal()
+            cluster.run(for: spec.recoveryWait)
+            result.phases.settled = cluster.now
+        }
+        result.invariants = model.invariants(history, cluster: cluster)
+        return result
     }
 
     // MARK: setup
@@ -261,8 +273,8 @@ public final class Runner {
     private func check() -> TestResult {
         let stats = StandardCheckers.stats(history)
         let availability = StandardCheckers.availability(history, requirement: spec.availability)
-        let net = StandardCheckers.net(cluster.network.stats, operationCount: history.count)
-        let undeliverable = StandardCheckers.undeliverable(cluster.messagesToMissingIDs)
+        let net = StandardCheckers.net(cluster.network.stats.messageCounts, operationCount: history.count)
+        let undeliverable = UndeliverableCheck.undeliverable(cluster.messagesToMissingIDs)
         var checks: [(String, CheckResult)] = []
         if !setupErrors.isEmpty {
             // Maelstrom aborts such a test with an exception: no verdict can be valid.
@@ -285,16 +297,5 @@ public final class Runner {
                           netPerSecond: netPerSecond, traceHash: trace,
                           undeliverable: cluster.messagesToMissingIDs, phases: phases,
                           logs: Array(cluster.logs.lines.prefix(50)))
-    }
-}
-
-public extension Validity {
-    /// As results.edn shows it: true, false or :unknown.
-    var json: JSONValue {
-        switch self {
-        case .valid: return true
-        case .invalid: return false
-        case .unknown: return ":unknown"
-        }
     }
 }

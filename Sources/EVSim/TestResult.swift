@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// Everything one run produced: the result map (Maelstrom's results.edn), the history, the
@@ -19,11 +21,13 @@ public struct TestResult {
     public let traceHash: TraceHash
     public let undeliverable: [SimMessage]
     /// Virtual times of the phases.
-    public let phases: Phases
+    public internal(set) var phases: Phases
     /// Node log lines at warning and above (first ones), for failure reports.
     public let logs: [String]
     /// Extra challenge goals and whether they were met (empty for a plain test).
     public var goals: [GoalResult] = []
+    /// Our designs' invariants (docs/evsim.md); one that does not hold fails the run.
+    public var invariants: [InvariantResult] = []
 
     public struct Phases: Sendable {
         public var loadStart: Micros = 0
@@ -34,10 +38,14 @@ public struct TestResult {
         /// When the final operations started (nil without a final phase).
         public var finalStart: Micros?
         public var end: Micros = 0
+        /// When the invariants were checked, if the run waited for the nodes to settle after `end`.
+        public var settled: Micros?
     }
 
-    /// Valid and every extra goal met.
-    public var passed: Bool { validity == .valid && goals.allSatisfy(\.met) }
+    /// Valid, every extra goal met and every invariant held.
+    public var passed: Bool { validity == .valid && goals.allSatisfy(\.met) && invariants.allSatisfy(\.holds) }
 
     public var failedGoals: [GoalResult] { goals.filter { !$0.met } }
+
+    public var brokenInvariants: [InvariantResult] { invariants.filter { !$0.holds } }
 }

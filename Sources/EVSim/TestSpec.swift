@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// One Maelstrom test invocation (`maelstrom test -w … --node-count … --rate …`), as the runner
@@ -56,11 +58,8 @@ public struct TestSpec {
         }
     }
 
-    /// `--availability`: nothing, `total` (every op must be ok), or a minimum ok fraction.
-    public enum Availability: Equatable, Sendable {
-        case none, total
-        case fraction(Double)
-    }
+    /// `--availability` (the checker's type, under the name tests and challenges use).
+    public typealias Availability = AvailabilityRequirement
 
     public var workerCount: Int { concurrency.workers(nodeCount: nodeCount) }
 
@@ -85,9 +84,7 @@ public struct TestSpec {
         return parts.joined(separator: " ")
     }
 
-    static func format(_ v: Double) -> String {
-        v == v.rounded() ? String(Int(v)) : String(v)
-    }
+    static func format(_ v: Double) -> String { compactNumber(v) }
 }
 
 /// Maelstrom 0.2.x has one fault: network partitions (reference §5.4).

@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 
 /// Maelstrom's `--topology` for the broadcast workload (protocol reference §7.1): which neighbours
 /// each node is told about in the `topology` message.

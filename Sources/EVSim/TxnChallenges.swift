@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// Challenges 6a–6c (protocol reference §11), with the exact options of their commands. The

@@ -1,5 +1,21 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
+
+/// A handler that can show its txn registers (key → value) for the convergence invariant: evnode's
+/// `Router`, or a test's wrapper around one.
+public protocol TxnStateReporting: AnyObject {
+    /// nil when the node runs no txn workload.
+    var txnRegisters: [JSONValue: JSONValue]? { get }
+}
+
+extension Router: TxnStateReporting {
+    public var txnRegisters: [JSONValue: JSONValue]? {
+        // A node that never saw a txn has no Txn yet: its registers are empty.
+        (active[.txn] as? Txn)?.snapshot ?? [:]
+    }
+}
 
 /// Challenges 6a–6c's workload, txn-rw-register (protocol reference §9.6): the transaction
 /// generator, the client (one `txn` RPC per operation, reply shape checked against the request)
@@ -124,6 +140,13 @@ public final class TxnModel: WorkloadModel {
     }
 
     // MARK: checker
+
+    /// Convergence is about the nodes' state once replication caught up: heal, wait, then compare.
+    public var settlesBeforeInvariants: Bool { true }
+
+    public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
+        [Invariants.txnNodesConverged(cluster.nodes.map { ($0.id, ($0.handler as? TxnStateReporting)?.txnRegisters) })]
+    }
 
     public func check(_ history: [Operation]) -> CheckResult {
         let report = TxnChecker(model: options.consistency).check(history)

@@ -1,4 +1,6 @@
+import EVCheckers
 import EVCore
+import EVSimCore
 import Workloads
 
 /// Challenge 2's workload (protocol reference §9.2): `generate` requests; no id may be

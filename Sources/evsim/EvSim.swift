@@ -1,5 +1,6 @@
 import ArgumentParser
 import EVCore
+import EVReports
 import EVSim
 import Foundation
 import Workloads
@@ -15,10 +16,12 @@ struct EvSim: ParsableCommand {
         checkers, the same result map. Extra goals (3d/3e message budgets and latencies) are checked too.
         Examples:
           evsim list
+          evsim list --maelstrom-commands --bin /path/to/evnode
           evsim 1 2 3b
           evsim 3d --seeds 5
           evsim all --quiet
-        Results go to OUT/<challenge>/ (results.json, summary.txt, .tsv data, .png plots).
+        Results go to OUT/<challenge>/ (results.json, summary.txt, .tsv data, .png plots); `all` also runs
+        the challenges' declared sweeps (3d's hub flush trade-off) and so rewrites results/ exactly.
         The exit status is non-zero if any run was invalid or missed a goal.
         """)
 
@@ -58,8 +61,21 @@ struct EvSim: ParsableCommand {
     @Option(help: "Override --topology for broadcast: grid, line, total, tree, tree2, tree3, tree4.")
     var topology: String?
 
+    @Flag(help: "With `list`: print only the `maelstrom test` command lines (what scripts/maelstrom-all.sh runs).")
+    var maelstromCommands = false
+
+    @Flag(help: "With `list`: print README's table of Maelstrom commands.")
+    var readmeTable = false
+
+    @Option(help: "With `list --maelstrom-commands`: the node binary to put after --bin.")
+    var bin: String = "BIN"
+
     @Option(help: "Broadcast challenges only: instead of a normal run, sweep the hub flush interval over these ms values (e.g. 50,100,200) with --seeds seeds each; writes OUT/<challenge>/tradeoff.tsv and tradeoff.png.")
     var hubFlushSweep: String?
+
+    private var hasOverrides: Bool {
+        timeLimit != nil || rate != nil || latency != nil || nemesis != nil || nemesisInterval != nil || topology != nil
+    }
 
     /// The overrides as they must be repeated in a replay command.
     private var overrideArguments: String {
@@ -101,6 +117,7 @@ struct EvSim: ParsableCommand {
 
     func run() throws {
         if challenges == ["list"] { return list() }
+        if maelstromCommands || readmeTable { throw ValidationError("--maelstrom-commands and --readme-table go with `list`") }
         var selected: [Challenge] = []
         for name in challenges where name != "list" {
             if name == "all" { selected += Challenges.all } else if let c = Challenges.named(name) { selected.append(c) }
@@ -111,6 +128,18 @@ struct EvSim: ParsableCommand {
         var failures: [String] = []
         for challenge in selected {
             if !runChallenge(challenge) { failures.append(challenge.name) }
+        }
+        // `all` with the challenges' own options also rewrites the declared sweeps, so that it
+        // regenerates every tracked file under results/.
+        if challenges.contains("all"), !hasOverrides, seed == 1, seeds == 1 {
+            // Challenges with the same test and sweep (3d, 3e) share the runs.
+            var done: [String: [BroadcastTradeoff.Row]] = [:]
+            for challenge in selected {
+                guard let sweep = challenge.hubFlushSweep else { continue }
+                let key = "\(challenge.maelstromCommand) \(sweep.intervalsMS) \(sweep.seeds)"
+                done[key] = try sweepHubFlush(challenge, intervals: sweep.intervalsMS,
+                                              seedList: (1...UInt64(sweep.seeds)).map { $0 }, rows: done[key])
+            }
         }
         if selected.count > 1 {
             print(failures.isEmpty ? "All \(selected.count) challenges passed."
@@ -125,107 +154,75 @@ struct EvSim: ParsableCommand {
         guard !values.isEmpty, values.allSatisfy({ $0 > 0 }) else { throw ValidationError("--hub-flush-sweep needs positive ms values, e.g. 50,100,200") }
         let seedList = (0..<seeds).map { seed &+ UInt64($0) }
         for challenge in selected where challenge.workload == .broadcast {
-            print("\(challenge.name): hub flush interval sweep, seeds \(seedList.map(String.init).joined(separator: ","))")
-            print(BroadcastTradeoff.tsvHeader)
-            let rows = BroadcastTradeoff.sweep(challenge, intervalsMS: values, seeds: seedList,
-                                               adjust: { adjust(&$0, workload: challenge.workload) }) { row in
-                print(BroadcastTradeoff.tsv([row]).split(separator: "\n").last.map(String.init) ?? "")
-            }
-            print(BroadcastTradeoff.markdown(rows))
-            let directory = URL(fileURLWithPath: out).appendingPathComponent(challenge.name)
-            let outcome = try BroadcastTradeoff.write(rows, to: directory, title: "evsim \(challenge.name): hub flush interval trade-off",
-                                                      plot: !noPlots)
-            if case .skipped(let why) = outcome, !noPlots { print("note: \(why)") }
-            print("Results in \(directory.path)/tradeoff.tsv")
+            try sweepHubFlush(challenge, intervals: values, seedList: seedList)
         }
     }
 
+    /// Runs (or, given `rows`, reuses) one sweep and writes its files; returns the rows.
+    @discardableResult
+    private func sweepHubFlush(_ challenge: Challenge, intervals: [Int64], seedList: [UInt64],
+                               rows known: [BroadcastTradeoff.Row]? = nil) throws -> [BroadcastTradeoff.Row] {
+        print("\(challenge.name): hub flush interval sweep, seeds \(seedList.map(String.init).joined(separator: ","))")
+        if !quiet { print(BroadcastTradeoff.tsvHeader) }
+        let rows = known ?? BroadcastTradeoff.sweep(challenge, intervalsMS: intervals, seeds: seedList,
+                                                    adjust: { adjust(&$0, workload: challenge.workload) }) { row in
+            if !quiet { print(BroadcastTradeoff.tsv([row]).split(separator: "\n").last.map(String.init) ?? "") }
+        }
+        if !quiet { print(BroadcastTradeoff.markdown(rows)) }
+        let directory = URL(fileURLWithPath: out).appendingPathComponent(challenge.name)
+        let outcome = try BroadcastTradeoff.write(rows, to: directory, title: "evsim \(challenge.name): hub flush interval trade-off",
+                                                  plot: !noPlots)
+        if case .skipped(let why) = outcome, !noPlots { print("note: \(why)") }
+        print("Results in \(directory.path)/tradeoff.tsv")
+        return rows
+    }
+
     private func list() {
-        for c in Challenges.all {
-            print("\(c.name.padding(toLength: 13, withPad: " ", startingAt: 0)) \(c.title)")
-            print("              \(c.maelstromCommand)")
-            if !c.goals.isEmpty { print("              goals: \(c.goals.map(\.description).joined(separator: "; "))") }
+        if maelstromCommands {
+            ChallengeList.maelstromCommands(bin: bin).forEach { print($0) }
+        } else if readmeTable {
+            print(ChallengeList.readmeTable(), terminator: "")
+        } else {
+            print(ChallengeList.text(), terminator: "")
         }
     }
 
     private func replayCommand(_ challenge: Challenge, seed: UInt64) -> String {
-        "evsim \(challenge.name) --seed \(seed)" + overrideArguments + (out == "results" ? "" : " --out \(out)")
+        ResultsWriter.replayCommand(challenge: challenge.name, seed: seed, overrides: overrideArguments)
     }
 
     /// Runs every requested seed of one challenge; prints and writes the worst. True if all passed.
     private func runChallenge(_ challenge: Challenge) -> Bool {
-        var runs: [(result: TestResult, wall: Double)] = []
+        var runs: [TestResult] = []
+        var wall: [UInt64: Double] = [:]
         for k in 0..<seeds {
             let runSeed = seed &+ UInt64(k)
             let started = ContinuousClock.now
             let result = challenge.run(seed: runSeed) { adjust(&$0, workload: challenge.workload) }
             let elapsed = ContinuousClock.now - started
-            let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            runs.append((result, wall))
-            if quiet || seeds > 1 { print(oneLine(challenge, result, wall: wall)) }
+            wall[runSeed] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            runs.append(result)
+            // Wall time goes to the terminal only, never into a file.
+            if quiet || seeds > 1 { print(RunRanking.oneLine(challenge.name, result) + String(format: " (%.2fs)", wall[runSeed]!)) }
             if !result.passed, quiet || seeds > 1 { print("  replay: \(replayCommand(challenge, seed: runSeed))") }
         }
-        let worst = runs.max { badness($0.result).lexicographicallyPrecedes(badness($1.result)) }!
+        let worst = RunRanking.worst(runs)!
         if !quiet {
             if seeds > 1 { print("Worst of \(seeds) seeds:") }
-            print(Summary.text(worst.result, challenge: challenge,
-                               replayCommand: replayCommand(challenge, seed: worst.result.spec.seed),
-                               wallSeconds: worst.wall, elide: 12))
+            print(Summary.text(worst, challenge: challenge, replayCommand: replayCommand(challenge, seed: worst.spec.seed),
+                               wallSeconds: wall[worst.spec.seed], elide: 12))
         }
-        write(challenge, worst.result, wall: worst.wall, allRuns: runs)
-        return runs.allSatisfy { $0.result.passed }
+        write(challenge, worst, allRuns: runs)
+        return runs.allSatisfy(\.passed)
     }
 
-    /// Orders runs from best to worst, compared in this order: invalid, unknown, a missed goal,
-    /// the goal closest to its limit, lower availability, slower stable latency, more messages.
-    private func badness(_ r: TestResult) -> [Double] {
-        let goalRatio = r.goals.map { g in g.value.map { $0 / g.goal.below } ?? 10 }.max() ?? 0
-        func number(_ v: JSONValue?) -> Double {
-            switch v {
-            case .int(let i)?: return Double(i)
-            case .double(let d)?: return d
-            default: return 0
-            }
-        }
-        return [r.validity == .invalid ? 1 : 0, r.validity == .unknown ? 1 : 0, r.passed ? 0 : 1, goalRatio,
-                1 - number(r.results["availability"]?["ok-fraction"]),
-                number(r.results["workload"]?["stable-latencies"]?["1"]),
-                number(r.results["net"]?["servers"]?["msgs-per-op"])]
-    }
-
-    private func oneLine(_ c: Challenge, _ r: TestResult, wall: Double) -> String {
-        var parts = ["\(c.name) seed \(r.spec.seed):", r.passed ? "PASS" : "FAIL", "valid?=\(r.validity.json)"]
-        let net = r.results["net"]
-        if let all = net?["all"]?["msgs-per-op"] { parts.append("all-msgs-per-op=\(all)") }
-        if let servers = net?["servers"]?["msgs-per-op"] { parts.append("servers-msgs-per-op=\(servers)") }
-        if let ok = r.results["availability"]?["ok-fraction"] { parts.append("ok-fraction=\(ok)") }
-        if let lat = r.results["workload"]?["stable-latencies"], let p50 = lat["0.5"], let max = lat["1"] {
-            parts.append("stable-latency p50=\(p50)ms max=\(max)ms")
-        }
-        if let lost = r.results["workload"]?["lost-count"] { parts.append("lost=\(lost)") }
-        for g in r.goals where !g.met { parts.append("goal-missed[\(g.goal.description)]") }
-        parts.append("ops=\(r.history.count)")
-        parts.append(String(format: "(%.2fs)", wall))
-        return parts.joined(separator: " ")
-    }
-
-    private func write(_ challenge: Challenge, _ result: TestResult, wall: Double, allRuns: [(result: TestResult, wall: Double)]) {
+    private func write(_ challenge: Challenge, _ result: TestResult, allRuns: [TestResult]) {
         let directory = URL(fileURLWithPath: out).appendingPathComponent(challenge.name)
         do {
             try ResultsWriter(directory: directory).write(result, challenge: challenge,
-                                                          replayCommand: replayCommand(challenge, seed: result.spec.seed),
-                                                          wallSeconds: wall)
+                                                          replayCommand: replayCommand(challenge, seed: result.spec.seed))
             if allRuns.count > 1 {
-                var table = "seed\tpassed\tvalid\ttrace\tservers_msgs_per_op\tstable_p50_ms\tstable_max_ms\tops\twall_s\n"
-                for run in allRuns {
-                    let r = run.result
-                    let lat = r.results["workload"]?["stable-latencies"]
-                    table += "\(r.spec.seed)\t\(r.passed)\t\(r.validity.json)\t\(r.traceHash.hex)\t"
-                        + "\(r.results["net"]?["servers"]?["msgs-per-op"]?.text ?? "")\t"
-                        + "\(lat?["0.5"]?.text ?? "")\t\(lat?["1"]?.text ?? "")\t\(r.history.count)\t"
-                        + String(format: "%.2f", run.wall) + "\n"
-                }
-                try table.write(to: directory.appendingPathComponent("seeds.tsv"), atomically: true, encoding: .utf8)
+                try RunRanking.seedsTable(allRuns).write(to: directory.appendingPathComponent("seeds.tsv"), atomically: true, encoding: .utf8)
             }
         } catch {
             print("could not write \(directory.path): \(error)")

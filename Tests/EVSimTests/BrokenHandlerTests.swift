@@ -172,7 +172,6 @@ final class BrokenHandlerTests: XCTestCase {
     }
 
     func testBroadcastThatDropsValuesIsInvalid() throws {
-        try XCTSkipUnless(BroadcastWorkloadStatus.implemented, "the broadcast workload has not landed yet")
         var spec = Challenge.broadcast3b.spec
         spec.timeLimit = 10
         spec.handlerFactory = { _ in
@@ -192,17 +191,4 @@ final class BrokenHandlerTests: XCTestCase {
         XCTAssertFalse(lost.isEmpty)
         XCTAssertTrue(lost.allSatisfy { $0 % 7 == 3 }, "only the dropped values are lost: \(lost)")
     }
-}
-
-/// Whether Sources/Workloads/Broadcast.swift implements the workload yet (the placeholder answers
-/// topology with not-supported).
-enum BroadcastWorkloadStatus {
-    static let implemented: Bool = {
-        let cluster = Cluster(ClusterConfig(nodeCount: 1))
-        cluster.initialize()
-        var reply: JSONValue?
-        cluster.newClient().call("n0", ["type": "topology", "topology": ["n0": []]]) { reply = $0 }
-        cluster.run(for: .ms(100))
-        return reply?["type"] == "topology_ok"
-    }()
 }

@@ -1,4 +1,5 @@
 import EVCore
+import EVReports
 import EVSim
 import Workloads
 import XCTest
@@ -32,7 +33,6 @@ final class ChallengeTests: XCTestCase {
     }
 
     func testChallenges3aTo3cBroadcast() throws {
-        try XCTSkipUnless(BroadcastWorkloadStatus.implemented, "the broadcast workload has not landed yet")
         for challenge in [Challenge.broadcast3a, .broadcast3b, .broadcast3c] {
             let result = challenge.run(seed: 1)
             assertPasses(result)
@@ -42,7 +42,6 @@ final class ChallengeTests: XCTestCase {
     }
 
     func testChallenge3dEfficientBroadcastMeetsItsGoals() throws {
-        try XCTSkipUnless(BroadcastWorkloadStatus.implemented, "the broadcast workload has not landed yet")
         let result = Challenge.broadcast3d.run(seed: 1)
         assertPasses(result)
         XCTAssertEqual(result.goals.count, 3)
@@ -53,7 +52,6 @@ final class ChallengeTests: XCTestCase {
     }
 
     func testChallenge3dStaysCorrectUnderPartitions() throws {
-        try XCTSkipUnless(BroadcastWorkloadStatus.implemented, "the broadcast workload has not landed yet")
         let result = Challenge.broadcast3dPartition.run(seed: 1)
         assertPasses(result)
         XCTAssertFalse(result.nemesisEvents.isEmpty)

@@ -1,4 +1,5 @@
 import EVCore
+@testable import EVCheckers
 @testable import EVSim
 import Workloads
 import XCTest

@@ -1,4 +1,5 @@
 import EVCore
+import EVReports
 @testable import EVSim
 import Workloads
 import XCTest

@@ -1,7 +1,7 @@
 set terminal pngcairo size 1000,560 font "DejaVu Sans,10"
 set output "tradeoff.png"
 set datafile separator "\t"
-set title "evsim 3d: hub flush interval trade-off"
+set title "evsim 3e: hub flush interval trade-off"
 set grid
 set key outside right top
 set xlabel "hub flush interval T_h (ms)"

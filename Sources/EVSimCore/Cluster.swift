@@ -1,22 +1,17 @@
 import EVCore
 import Logging
-import Workloads
 
-/// Settings of one simulated cluster (Maelstrom's --node-count, --latency, --latency-dist).
-public struct ClusterConfig {
+/// Settings of one simulated cluster (Maelstrom's --node-count, --latency, --latency-dist). What
+/// the nodes run is not a setting: `Cluster` takes a handler factory.
+public struct ClusterSettings: Sendable {
     public var nodeCount = 1
     public var latency: Micros = 0
     public var distribution: LatencyDistribution = .constant
     public var seed: UInt64 = 1
-    public var workloads = WorkloadConfig()
-    public var forcedWorkload: WorkloadKind?
     /// Node log lines at or above this level are kept in `Cluster.logs`.
     public var logLevel: Logger.Level = .warning
     /// Virtual wall clock at time 0 (nodes read it through `Node.wallClock`).
     public var wallClockOrigin: Micros = 1_700_000_000_000_000
-    /// Replaces evnode's router on every node, e.g. with a deliberately broken handler that a
-    /// checker must catch. nil runs the real workloads.
-    public var handlerFactory: ((_ nodeID: String) -> MessageHandler)?
 
     public init(nodeCount: Int = 1, latency: Micros = 0, seed: UInt64 = 1) {
         self.nodeCount = nodeCount
@@ -25,11 +20,12 @@ public struct ClusterConfig {
     }
 }
 
-/// N evnode nodes, the kv services and clients on one simulated network with a virtual clock.
+/// N nodes running any `MessageHandler`, the kv services and clients on one simulated network with
+/// a virtual clock: the simulator's counterpart of SwiftNIO's embedded channel, for whole clusters.
 /// Everything is driven by one seeded random source and one event queue: the same seed gives the
 /// same run, message for message.
 public final class Cluster {
-    public let config: ClusterConfig
+    public let settings: ClusterSettings
     public let events = EventQueue()
     public let network: SimNetwork
     public let nodeIDs: [String]
@@ -42,8 +38,9 @@ public final class Cluster {
     public let logs: LogCollector
     private var nextClientID = 0
 
-    public init(_ config: ClusterConfig) {
-        self.config = config
+    /// - Parameter makeHandler: builds the handler of each node (called once per node id, in order).
+    public init(_ config: ClusterSettings, makeHandler: (_ nodeID: String) -> MessageHandler) {
+        self.settings = config
         var root = SimRandom(seed: config.seed)
         network = SimNetwork(events: events, latency: config.latency, distribution: config.distribution, rng: root.fork())
         linKV = LinKV(network: network)
@@ -57,7 +54,7 @@ public final class Cluster {
         let queue = events
         for id in nodeIDs {
             let logger = Logger(label: "evnode") { _ in SimLogHandler(collector: collector, events: queue) }
-            let handler = config.handlerFactory?(id) ?? Router(forced: config.forcedWorkload, config: config.workloads)
+            let handler = makeHandler(id)
             let node = SimNode(id: id, network: network, handler: handler,
                                wallClockOrigin: config.wallClockOrigin, logger: logger)
             network.register(node)

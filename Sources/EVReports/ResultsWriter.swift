@@ -1,18 +1,28 @@
 import EVCore
+import EVSim
 import Foundation
 
 /// Writes a run's results directory, the local counterpart of Maelstrom's store/<test>/<time>/:
 /// results.json (the result map), summary.txt (EDN-like map, verdict, goals, nemesis log),
 /// run.json (what to replay), and tab-separated data behind the plots: latency-raw, latency-
 /// quantiles, rate, timeline, net, nemesis and, for broadcast, stable-latencies.
+///
+/// Every file is a function of the run alone (no wall time, dates or paths), so a seed rewrites
+/// the same bytes on any host: `evsim all --out results` leaves a clean checkout clean.
 public struct ResultsWriter {
     public let directory: URL
 
     public init(directory: URL) { self.directory = directory }
 
+    /// The command that replays a run. No --out: where results go does not change the run, and a
+    /// file must not name a path of this host.
+    public static func replayCommand(challenge: String, seed: UInt64, overrides: String = "") -> String {
+        "evsim \(challenge) --seed \(seed)" + overrides
+    }
+
     /// Writes every file; returns the names written.
     @discardableResult
-    public func write(_ result: TestResult, challenge: Challenge?, replayCommand: String, wallSeconds: Double?) throws -> [String] {
+    public func write(_ result: TestResult, challenge: Challenge?, replayCommand: String) throws -> [String] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var written: [String] = []
         func put(_ name: String, _ text: String) throws {
@@ -21,7 +31,7 @@ public struct ResultsWriter {
         }
         try put("results.json", ResultFormat.prettyJSON(result.results) + "\n")
         try put("summary.txt", Summary.text(result, challenge: challenge, replayCommand: replayCommand,
-                                            wallSeconds: wallSeconds, elide: nil))
+                                            wallSeconds: nil, elide: nil))
         try put("run.json", ResultFormat.prettyJSON(runInfo(result, challenge: challenge, replayCommand: replayCommand)) + "\n")
         try put("latency-raw.tsv", ResultTables.latencyRaw(result.history))
         try put("latency-quantiles.tsv", ResultTables.latencyQuantiles(result.history, bucket: ResultTables.bucket(for: result)))
@@ -51,6 +61,9 @@ public struct ResultsWriter {
         members.append(("passed", .bool(result.passed)))
         members.append(("goals", .array(result.goals.map { g in
             ["goal": .string(g.goal.description), "value": g.value.map { .double($0) } ?? .null, "met": .bool(g.met)]
+        })))
+        members.append(("invariants", .array(result.invariants.map { i in
+            ["invariant": .string(i.name), "holds": .bool(i.holds), "detail": .string(i.detail)]
         })))
         members.append(("simulated-seconds", .double(Double(result.phases.end) / 1e6)))
         return .object(members)
@@ -83,8 +96,15 @@ public enum Summary {
         out += "\n" + ResultFormat.edn(result.results, elide: elide) + "\n\n"
         out += verdict(result) + "\n"
         for g in result.goals {
-            let value = g.value.map { TestSpec.format(($0 * 100).rounded() / 100) } ?? "missing"
+            let value = g.value.map { compactNumber(($0 * 100).rounded() / 100) } ?? "missing"
             out += "  goal \(g.met ? "met   " : "FAILED") \(g.goal.description): \(value)\n"
+        }
+        if let settled = result.phases.settled {
+            out += String(format: "  invariants checked at %.1f s, after healing and a %.0f s wait\n",
+                          Double(settled) / 1e6, Double(settled - result.phases.end) / 1e6)
+        }
+        for i in result.invariants {
+            out += "  invariant \(i.holds ? "holds " : "BROKEN") \(i.name): \(i.detail)\n"
         }
         if !result.passed {
             out += "Replay: \(replayCommand)\n"
@@ -106,6 +126,8 @@ public enum Summary {
         }
         let failed = result.failedGoals.map(\.goal.description)
         if !failed.isEmpty { line += "\nGoals not met: " + failed.joined(separator: "; ") }
+        let broken = result.brokenInvariants.map { "\($0.name) (\($0.detail))" }
+        if !broken.isEmpty { line += "\nInvariants broken: " + broken.joined(separator: "; ") }
         return line
     }
 }

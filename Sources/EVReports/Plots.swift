@@ -1,4 +1,5 @@
 import EVCore
+import EVSim
 import Foundation
 
 /// PNG plots of a results directory made with gnuplot, in the spirit of Maelstrom's latency and

@@ -1,4 +1,5 @@
 import EVCore
+import EVSim
 
 /// Tab-separated tables of a run (one header line, times in virtual seconds, latencies in ms),
 /// the data behind Maelstrom-style latency and rate plots.

@@ -1,15 +1,18 @@
 import EVCore
-import Workloads
 
 /// The g-counter / pn-counter checker (protocol reference §9.4): only final reads count. With
 /// S = the sum of acknowledged deltas and U = the deltas of adds with unknown outcome, every final
 /// read must equal S plus the sum of some subset of U. Definitely failed adds count for nothing;
 /// reads before the final phase are not checked.
 ///
-/// Beyond Maelstrom, when a `GCounterProbe` is given it reports `convergence-ms`: the virtual time
-/// from the completion of the last add until every node's value stood at the final value for good.
+/// Beyond Maelstrom, when the nodes' value changes are given (the model records them with a probe
+/// in the nodes) it reports `convergence-ms`: the virtual time from the completion of the last add
+/// until every node's value stood at the final value for good.
 public enum GCounterChecker {
-    public static func check(_ history: [Operation], probe: GCounterProbe? = nil) -> CheckResult {
+    /// node → (time, value) of every change of its counter value, in time order.
+    public typealias ValueChanges = [String: [(at: Micros, value: Int)]]
+
+    public static func check(_ history: [Operation], valueChanges: ValueChanges? = nil) -> CheckResult {
         var acknowledged = 0
         var unknown: [Int] = []
         var lastAdd: Micros?
@@ -43,29 +46,41 @@ public enum GCounterChecker {
         members.append(("errors", .array(errors)))
         members.append(("acknowledged-sum", .int(acknowledged)))
         members.append(("indeterminate-add-count", .int(unknown.count)))
-        if let probe {
-            let nodes = Set(history.map(\.node)).union(probe.changes.keys).sorted()
+        if let valueChanges {
+            let nodes = Set(history.map(\.node)).union(valueChanges.keys).sorted()
             members.append(("convergence-ms", convergence(nodes: nodes, finalReads: finalReads.map(\.value),
-                                                         lastAdd: lastAdd, probe: probe)))
+                                                         lastAdd: lastAdd, changes: valueChanges)))
         }
         return CheckResult(validity: validity, details: .object(members))
     }
 
     /// Time from the last add's completion until all nodes settled on the final value, in ms;
     /// "not-converged" if the final reads disagree or some node's value ended elsewhere.
-    static func convergence(nodes: [String], finalReads: [Int], lastAdd: Micros?, probe: GCounterProbe) -> JSONValue {
-        let endValues = nodes.map { probe.changes[$0]?.last?.value ?? 0 }
+    static func convergence(nodes: [String], finalReads: [Int], lastAdd: Micros?, changes: ValueChanges) -> JSONValue {
+        let endValues = nodes.map { changes[$0]?.last?.value ?? 0 }
         guard let target = finalReads.first ?? endValues.first,
               finalReads.allSatisfy({ $0 == target }), endValues.allSatisfy({ $0 == target }) else {
             return "not-converged"
         }
         guard let lastAdd else { return .double(0) }
-        var settled: Micros = 0
+        var allSettled: Micros = 0
         for node in nodes {
-            let at = probe.changes[node] == nil ? 0 : (probe.settled(node, at: target) ?? .max)
-            settled = max(settled, at)
+            let at = changes[node].map { settled($0, at: target) ?? .max } ?? 0
+            allSettled = max(allSettled, at)
         }
-        return .double(Double(max(settled - lastAdd, 0)) / 1000)
+        return .double(Double(max(allSettled - lastAdd, 0)) / 1000)
+    }
+
+    /// The first time from which a node's value stayed `value` to the end of its record; nil if
+    /// it did not end there.
+    static func settled(_ list: [(at: Micros, value: Int)], at value: Int) -> Micros? {
+        guard let last = list.last, last.value == value else { return nil }
+        var since = last.at
+        for change in list.reversed() {
+            guard change.value == value else { break }
+            since = change.at
+        }
+        return since
     }
 
     /// The sums of all subsets of `deltas`, as sorted disjoint closed ranges.

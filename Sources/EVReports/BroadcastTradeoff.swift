@@ -1,6 +1,8 @@
+import EVCheckers
 import EVCore
+import EVSim
+import EVSimCore
 import Foundation
-import Workloads
 
 /// The broadcast hub's flush interval T_h against messages and latency (docs/broadcast.md): a
 /// broadcast challenge (3d by default) run once per interval and seed with only

@@ -1,14 +1,14 @@
 import EVCore
-@testable import EVSim
+@testable import EVCheckers
 import XCTest
 
 /// The set-full checker (reference §9.3) on hand-built histories. Times are given in ms; the
 /// histories carry no event indices, so the checker orders by time.
 final class SetFullCheckerTests: XCTestCase {
-    private var history: [EVSim.Operation] = []
+    private var history: [EVCheckers.Operation] = []
 
     private func op(_ f: String, _ value: JSONValue, invoke: Int64, complete: Int64?, _ outcome: Outcome?) {
-        var o = EVSim.Operation(process: history.count, worker: 0, node: "n0", client: "c1", f: f, value: value,
+        var o = EVCheckers.Operation(process: history.count, worker: 0, node: "n0", client: "c1", f: f, value: value,
                                 invokedAt: .ms(invoke))
         o.completedAt = complete.map { .ms($0) }
         o.outcome = outcome

@@ -1,14 +1,12 @@
 import EVCore
 import Logging
-import Workloads
 
-/// A node process in the simulator: the real `Node` and `Router`, with the virtual clock and
+/// A node process in the simulator: the real `Node` running a handler, with the virtual clock and
 /// network as its transport.
 public final class SimNode: Transport, Endpoint {
     public let id: String
-    /// evnode's `Router`, or whatever handler the cluster was configured with.
+    /// Whatever handler the cluster was built with (evnode's `Router` in the model layer).
     public let handler: MessageHandler
-    public var router: Router? { handler as? Router }
     public private(set) var node: Node!
     private unowned let network: SimNetwork
     private var events: EventQueue { network.events }

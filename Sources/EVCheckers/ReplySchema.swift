@@ -60,3 +60,17 @@ public func classify(_ reply: JSONValue?, schema: ReplySchema, idempotent: Bool 
     }
     return classify(reply, idempotent: idempotent, okValue: okValue)
 }
+
+/// Maps an RPC reply to an outcome the way Maelstrom's clients do (reference §4.4): *_ok → :ok
+/// with `okValue`, definite error → :fail, indefinite error or timeout → :info (or :fail when the
+/// operation is idempotent).
+public func classify(_ reply: JSONValue?, idempotent: Bool = false, okValue: (JSONValue) -> JSONValue) -> Outcome {
+    guard let reply else { return idempotent ? .fail("net-timeout") : .info("net-timeout") }
+    if reply["type"] == "error" {
+        let code = reply["code"]?.int ?? ErrorCode.crash.rawValue
+        let text = "error \(code): \(reply["text"]?.string ?? "")"
+        let definite = ErrorCode(rawValue: code)?.isDefinite ?? false
+        return definite || idempotent ? .fail(text) : .info(text)
+    }
+    return .ok(okValue(reply))
+}

@@ -1,14 +1,14 @@
 import EVCore
-@testable import EVSim
+@testable import EVCheckers
 import XCTest
 
 /// The txn checker on hand-built histories: one per anomaly type, each checked under the models
 /// that must and must not reject it.
 final class TxnCheckerTests: XCTestCase {
     /// Builds a history; each entry is (process, txn as completed, outcome kind).
-    private func history(_ txns: [(process: Int, txn: JSONValue, outcome: String)]) -> [EVSim.Operation] {
+    private func history(_ txns: [(process: Int, txn: JSONValue, outcome: String)]) -> [EVCheckers.Operation] {
         txns.enumerated().map { i, t in
-            var op = EVSim.Operation(process: t.process, worker: t.process, node: "n\(t.process % 2)", client: "c\(t.process)",
+            var op = EVCheckers.Operation(process: t.process, worker: t.process, node: "n\(t.process % 2)", client: "c\(t.process)",
                                f: "txn", value: t.txn, invokedAt: Micros(i) * 1000)
             op.completedAt = op.invokedAt + 500
             switch t.outcome {
@@ -20,7 +20,7 @@ final class TxnCheckerTests: XCTestCase {
         }
     }
 
-    private func check(_ h: [EVSim.Operation], _ model: TxnChecker.ConsistencyModel, sequentialKeys: Bool = false) -> TxnChecker.Report {
+    private func check(_ h: [EVCheckers.Operation], _ model: TxnChecker.ConsistencyModel, sequentialKeys: Bool = false) -> TxnChecker.Report {
         TxnChecker(model: model, sequentialKeys: sequentialKeys).check(h)
     }
 

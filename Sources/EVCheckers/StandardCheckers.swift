@@ -37,7 +37,7 @@ public enum StandardCheckers {
     }
 
     /// `:availability`: ok-fraction = ok completions / invocations, against `--availability`.
-    public static func availability(_ history: [Operation], requirement: TestSpec.Availability) -> CheckResult {
+    public static func availability(_ history: [Operation], requirement: AvailabilityRequirement) -> CheckResult {
         let ok = history.filter { $0.outcome?.isOK == true }.count
         let fraction = history.isEmpty ? 1.0 : Double(ok) / Double(history.count)
         let valid: Bool
@@ -51,7 +51,7 @@ public enum StandardCheckers {
     }
 
     /// `:net`: message counts; msgs-per-op = msg-count / invoked client operations (reference §8.2).
-    public static func net(_ stats: NetStats, operationCount: Int) -> CheckResult {
+    public static func net(_ stats: MessageCounts, operationCount: Int) -> CheckResult {
         func perOp(_ count: Int) -> JSONValue {
             operationCount == 0 ? .null : .double(rounded(Double(count) / Double(operationCount), places: 4))
         }
@@ -64,19 +64,7 @@ public enum StandardCheckers {
         return CheckResult(validity: .valid, details: ["all": all, "clients": clients, "servers": servers, "valid?": true])
     }
 
-    /// Messages a node sent to a client id that was already closed (or never existed). Maelstrom
-    /// then stops reading that node's stdout for good, which ruins the run: fatal here.
-    public static func undeliverable(_ messages: [SimMessage]) -> CheckResult {
-        let examples: [JSONValue] = messages.prefix(5).map { m in
-            ["time-ms": .double(Double(m.sentAt) / 1000), "src": .string(m.src), "dest": .string(m.dest),
-             "type": m.body?["type"] ?? .null]
-        }
-        return CheckResult(validity: messages.isEmpty ? .valid : .invalid,
-                           details: ["valid?": .bool(messages.isEmpty), "count": .int(messages.count),
-                                     "examples": .array(examples)])
-    }
-
-    static func rounded(_ x: Double, places: Int) -> Double {
+    public static func rounded(_ x: Double, places: Int) -> Double {
         var scale = 1.0
         for _ in 0..<places { scale *= 10 }
         return (x * scale).rounded() / scale
@@ -94,5 +82,33 @@ public func quantile(_ sorted: [Int], _ q: Double) -> Int? {
 public func quantileMap(_ values: [Int], qs: [Double] = [0, 0.5, 0.95, 0.99, 1]) -> JSONValue {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return .object([]) }
-    return .object(qs.map { q in (TestSpec.format(q), .int(quantile(sorted, q)!)) })
+    return .object(qs.map { q in (compactNumber(q), .int(quantile(sorted, q)!)) })
+}
+
+/// `--availability`: nothing, `total` (every op must be ok), or a minimum ok fraction.
+public enum AvailabilityRequirement: Equatable, Sendable {
+    case none, total
+    case fraction(Double)
+}
+
+/// Message counts as Maelstrom's :net checker reports them (protocol reference §8.2): sends and
+/// receives of client traffic and of server traffic (node↔node, node↔service).
+public struct MessageCounts: Sendable, Equatable {
+    public var clientSends = 0, clientReceives = 0
+    public var serverSends = 0, serverReceives = 0
+
+    public init(clientSends: Int = 0, clientReceives: Int = 0, serverSends: Int = 0, serverReceives: Int = 0) {
+        self.clientSends = clientSends
+        self.clientReceives = clientReceives
+        self.serverSends = serverSends
+        self.serverReceives = serverReceives
+    }
+
+    public var allSends: Int { clientSends + serverSends }
+    public var allReceives: Int { clientReceives + serverReceives }
+}
+
+/// A number as Maelstrom's options and quantile keys print it: 20, not 20.0; 0.95 as is.
+public func compactNumber(_ v: Double) -> String {
+    v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)
 }

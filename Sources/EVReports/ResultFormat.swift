@@ -1,4 +1,5 @@
 import EVCore
+import EVSim
 
 /// Renders result maps for people: EDN-like text as Maelstrom prints results.edn, and indented
 /// JSON for results.json.

@@ -1,5 +1,4 @@
 import EVCore
-import Workloads
 
 /// The kafka checker: the error types of Jepsen's kafka analysis that invalidate a Maelstrom run
 /// (protocol reference §9.5), minus the dependency-cycle search, plus committed offsets going
@@ -59,7 +58,7 @@ public enum KafkaChecker {
                 }
             case "poll":
                 guard let v = op.outcome?.okValue, let msgs = v["msgs"],
-                      let parsed = KafkaModel.parseMessages(msgs) else { continue }
+                      let parsed = parseMessages(msgs) else { continue }
                 polls[i] = parsed
                 for (key, pairs) in parsed {
                     for (offset, msg) in pairs {
@@ -212,5 +211,21 @@ public enum KafkaChecker {
             byF[op.f, default: []].append(Int(done - op.invokedAt))
         }
         return .object(byF.keys.sorted().map { ($0, quantileMap(byF[$0]!)) })
+    }
+
+    /// `{key: [[offset, msg], …]}` as (key, pairs); nil if the shape is wrong.
+    public static func parseMessages(_ msgs: JSONValue) -> [(key: String, pairs: [(offset: Int, msg: JSONValue)])]? {
+        guard let members = msgs.members else { return nil }
+        var out: [(key: String, pairs: [(offset: Int, msg: JSONValue)])] = []
+        for (key, list) in members {
+            guard let items = list.array else { return nil }
+            var pairs: [(offset: Int, msg: JSONValue)] = []
+            for item in items {
+                guard let pair = item.array, pair.count == 2, let offset = pair[0].int else { return nil }
+                pairs.append((offset, pair[1]))
+            }
+            out.append((key, pairs))
+        }
+        return out
     }
 }
