@@ -148,10 +148,10 @@ final class GCounterCheckerTests: XCTestCase {
             if result.nemesisEvents.contains(where: { $0.action == .startPartition && $0.detail != "no-op" }) { partitionedRuns += 1 }
             if runner.cluster.seqKV.requests > 0 { seqKVRuns += 1 }
         }
-        XCTAssertLessThan(worstMsgs, 0.5, "budget: ≤ 0.5 servers msgs-per-op")
+        XCTAssertLessThanOrEqual(worstMsgs, 0.30, "budget: ≤ 0.30 servers msgs-per-op (issue 9)")
         XCTAssertLessThan(worstConvergence, 1000, "nodes agree within a second of the last add")
         XCTAssertGreaterThanOrEqual(partitionedRuns, 10, "the nemesis really cut the network")
-        XCTAssertGreaterThan(seqKVRuns, 0, "the side channel was exercised")
+        XCTAssertEqual(seqKVRuns, 0, "default mode replicates between nodes only; no kv service")
         print("challenge 4 over 20 seeds: worst servers msgs-per-op \(worstMsgs), worst convergence \(worstConvergence) ms, " +
               "\(partitionedRuns) runs partitioned, \(seqKVRuns) used seq-kv")
     }
