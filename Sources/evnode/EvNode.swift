@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import EVCore
 import EVLoop
 import Logging
@@ -31,8 +34,17 @@ struct EvNode: ParsableCommand {
     @Option(help: "Longest input line accepted, in bytes; longer lines are rejected with an error reply.")
     var maxLineBytes: Int = 1 << 20
 
+    @Flag(help: "Durable mode: store every acknowledged write in lin-kv before acknowledging it, so a killed node loses nothing (also on with EVNODE_DURABLE=1 in the environment, which Maelstrom passes on to its nodes).")
+    var durable = false
+
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var ignored: [String] = []
+
+    /// EVNODE_DURABLE=1 (or true/yes/on) switches durable mode on.
+    static func durableFromEnvironment() -> Bool {
+        guard let v = getenv("EVNODE_DURABLE").map({ String(cString: $0).lowercased() }) else { return false }
+        return ["1", "true", "yes", "on"].contains(v)
+    }
 
     func run() throws {
         let level = logLevel
@@ -46,7 +58,10 @@ struct EvNode: ParsableCommand {
             logger.notice("ignoring arguments: \(ignored.joined(separator: " "))")
         }
         let loop = EventLoop(maxLineBytes: maxLineBytes, logger: logger)
-        let router = Router(forced: workload)
+        var config = WorkloadConfig()
+        config.durability.enabled = durable || Self.durableFromEnvironment()
+        if config.durability.enabled { logger.notice("durable mode: acknowledged writes are stored in \(config.durability.service)") }
+        let router = Router(forced: workload, config: config)
         loop.node = Node(transport: loop, handler: router, logger: logger)
         loop.run()
     }

@@ -53,6 +53,10 @@ final class ChaosNet {
     func start(_ id: String, of ids: [String], handler: MessageHandler) -> Endpoint {
         let e = Endpoint(id: id, net: self)
         e.node = Node(transport: e, handler: handler)
+        if endpoints[id] != nil {
+            // A restart, as Maelstrom does it: what was on its way to the killed process is lost.
+            queue.removeAll { $0.to == id }
+        }
         endpoints[id] = e
         let ids = ids.map { "\"\($0)\"" }.joined(separator: ",")
         var line = #"{"src":"c0","dest":"\#(id)","body":{"type":"init","msg_id":1,"node_id":"\#(id)","node_ids":[\#(ids)]}}"#
@@ -93,8 +97,6 @@ final class ChaosNet {
                 e.node.fireTimers()
             } else if let i = nextMessage {
                 let m = queue.remove(at: i)
-                // A replaced endpoint gets the messages meant for it; that is how a restarted
-                // process receives what was sent to its predecessor.
                 m.line.withUnsafeBytes { endpoints[m.to]?.node.receive(line: $0) }
             }
         }

@@ -25,7 +25,7 @@ public struct DurabilityConfig: Sendable {
 ///   write is retried with the same content, so it is idempotent.
 /// - **Layout.** Chunk n of a node is key `evnode/<name>/<node>/<n>`, an array of entries. Chunks are
 ///   written strictly one after another and never removed, so chunks 0..<k exist and k does not.
-/// - **Recovery.** A new process reads its node's chunks in windows of `readWindow` until the first
+/// - **Recovery.** A new process reads its node's chunks in growing windows until the first
 ///   missing one, hands every entry to `recover`'s callback in order, and continues numbering after
 ///   them. Nothing is committed before that, so no chunk is overwritten.
 public final class DurableLog<Entry: ReplicatedEntry> {
@@ -127,10 +127,11 @@ public final class DurableLog<Entry: ReplicatedEntry> {
         init(finish: @escaping (Recovery, Int) -> Void) { self.finish = finish }
     }
 
-    /// Reads the next `readWindow` chunks in parallel.
+    /// Reads the next window of chunks in parallel. Windows start at one chunk (a fresh cluster
+    /// has none: one read) and double up to `readWindow`.
     private func readWindow(_ r: Recovery) {
         let first = r.windowEnd
-        r.windowEnd += max(config.readWindow, 1)
+        r.windowEnd += min(max(first, 1), max(config.readWindow, 1))
         r.outstanding = r.windowEnd - first
         for i in first..<r.windowEnd { read(i, r) }
     }
