@@ -31,6 +31,12 @@ struct EvNode: ParsableCommand {
     @Option(help: "Longest input line accepted, in bytes; longer lines are rejected with an error reply.")
     var maxLineBytes: Int = 1 << 20
 
+    @Option(help: "Queued stdout bytes above which input is paused and peer traffic waits (resumes at a quarter of it).")
+    var outputHighWaterBytes: Int = 1 << 20
+
+    @Option(help: "Queued stdout bytes past which lines to peers and services are dropped (client replies never are).")
+    var maxOutputBytes: Int = 16 << 20
+
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var ignored: [String] = []
 
@@ -45,7 +51,8 @@ struct EvNode: ParsableCommand {
         if !ignored.isEmpty {
             logger.notice("ignoring arguments: \(ignored.joined(separator: " "))")
         }
-        let loop = EventLoop(maxLineBytes: maxLineBytes, logger: logger)
+        let loop = EventLoop(maxLineBytes: maxLineBytes, logger: logger,
+                             limits: OutputLimits(highWater: outputHighWaterBytes, hardCap: maxOutputBytes))
         let router = Router(forced: workload)
         loop.node = Node(transport: loop, handler: router, logger: logger)
         loop.run()
