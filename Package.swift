@@ -59,6 +59,14 @@ let package = Package(
             "EVSim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Hardening (docs/hardening.md): the fuzz harness over the real decode-and-dispatch path,
+        // its libFuzzer/replay executable, and the in-suite structured fuzzer.
+        .target(name: "EVFuzz", dependencies: [
+            "EVCore", "Workloads", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "evfuzz", dependencies: ["EVFuzz"]),
+        .testTarget(name: "FuzzTests", dependencies: ["EVFuzz", "EVCore", "Workloads"]),
+
         .testTarget(name: "EVCoreTests", dependencies: ["EVCore"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workloads", "EVSim", "EVCore"]),
         .testTarget(name: "EVSimTests", dependencies: ["EVSim", "Workloads", "EVCore"]),
