@@ -21,22 +21,43 @@ private func runOne(_ data: UnsafeRawBufferPointer) -> FuzzHarness {
 
 #if EVFUZZ_LIBFUZZER
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     _ = runOne(UnsafeRawBufferPointer(start: data, count: size))
     return 0
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+
+// SwiftPM links an executable target's entry point under the name `<product>_main` (it renames
+// `main` so tests can link the module); libFuzzer's own `main` is not used, its driver is called.
+@_cdecl("evfuzz_main")
+public func evfuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    var c = argc
+    var v = argv
+    return LLVMFuzzerRunDriver(&c, &v, fuzzOneInput)
 }
 #else
 @main
 struct EVFuzzReplay {
     static func main() {
-        let files = Array(CommandLine.arguments.dropFirst())
-        var inputs: [[UInt8]] = []
-        if files.isEmpty {
-            // Every seed after an init: the same inputs the corpus directory holds.
-            for line in SeedCorpus.clientMessages + SeedCorpus.peerMessages + SeedCorpus.extremeMessages {
-                inputs.append(Array((SeedCorpus.initLine + "\n" + line + "\n").utf8))
-            }
+        var files = Array(CommandLine.arguments.dropFirst())
+        // Every seed after an init: what `--write-seeds DIR` puts in libFuzzer's corpus directory.
+        let seeds = (SeedCorpus.clientMessages + SeedCorpus.peerMessages + SeedCorpus.extremeMessages).map {
+            Array((SeedCorpus.initLine + "\n" + $0 + "\n").utf8)
         }
+        if files.first == "--write-seeds", files.count == 2 {
+            for (i, seed) in seeds.enumerated() {
+                guard let fp = fopen("\(files[1])/seed-\(i)", "wb") else { fputs("evfuzz: cannot write to \(files[1])\n", stderr); exit(2) }
+                _ = seed.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, fp) }
+                fclose(fp)
+            }
+            print("evfuzz: wrote \(seeds.count) seeds to \(files[1])")
+            files = []
+            return
+        }
+        var inputs: [[UInt8]] = files.isEmpty ? seeds : []
         for f in files {
             guard let fp = fopen(f, "rb") else { fputs("evfuzz: cannot open \(f)\n", stderr); exit(2) }
             var bytes: [UInt8] = []
