@@ -67,6 +67,14 @@ let package = Package(
             "EVReports", "EVSim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Hardening (docs/hardening.md): the fuzz harness over the real decode-and-dispatch path,
+        // its libFuzzer/replay executable, and the in-suite structured fuzzer.
+        .target(name: "EVFuzz", dependencies: [
+            "EVCore", "Workloads", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "evfuzz", dependencies: ["EVFuzz"]),
+        .testTarget(name: "FuzzTests", dependencies: ["EVFuzz", "EVCore", "Workloads"]),
+
         // Shared test helpers (a hand-driven Transport, an in-memory log handler), for every test target.
         .target(name: "EVTestSupport", dependencies: [
             "EVCore", .product(name: "Logging", package: "swift-log"),

@@ -71,23 +71,57 @@ public enum JSONValue: Hashable, Sendable {
         case let (.double(x), .double(y)): return x == y
         case let (.string(x), .string(y)): return x == y
         case let (.array(x), .array(y)): return x == y
-        case let (.object(x), .object(y)):
-            // JSON equality: members compared as a map.
-            guard x.count == y.count else { return false }
-            return x.allSatisfy { key, value in y.first { $0.0 == key }?.1 == value }
+        case let (.object(x), .object(y)): return JSONValue.sameMembers(x, y)
         default: return false
         }
     }
 
+    /// JSON equality compares objects as maps: the same (key, value) members in any order. (A
+    /// repeated key counts once per occurrence, so `==` stays symmetric and agrees with `hash`.)
+    /// Small objects are scanned pairwise; larger ones through a key index, so a peer's
+    /// 20,000-member object costs linear time, not quadratic.
+    private static func sameMembers(_ x: [(String, JSONValue)], _ y: [(String, JSONValue)]) -> Bool {
+        guard x.count == y.count else { return false }
+        if x.count <= 8 {
+            var used = [Bool](repeating: false, count: y.count)
+            for (key, value) in x {
+                guard let j = y.indices.first(where: { !used[$0] && y[$0].0 == key && y[$0].1 == value }) else { return false }
+                used[j] = true
+            }
+            return true
+        }
+        var unmatched: [String: [JSONValue]] = [:]
+        unmatched.reserveCapacity(y.count)
+        for (key, value) in y { unmatched[key, default: []].append(value) }
+        for (key, value) in x {
+            guard var candidates = unmatched[key], let j = candidates.firstIndex(of: value) else { return false }
+            candidates.remove(at: j)
+            unmatched[key] = candidates
+        }
+        return true
+    }
+
     public func hash(into h: inout Hasher) {
         switch self {
-        case .null: h.combine(0)
-        case .bool(let v): h.combine(v)
-        case .int(let v): h.combine(v)
-        case .double(let v): h.combine(v)
-        case .string(let v): h.combine(v)
-        case .array(let v): h.combine(v)
-        case .object(let v): h.combine(v.count) // order-independent, consistent with ==
+        case .null: h.combine(0 as UInt8)
+        case .bool(let v): h.combine(1 as UInt8); h.combine(v)
+        case .int(let v): h.combine(2 as UInt8); h.combine(v)
+        case .double(let v): h.combine(3 as UInt8); h.combine(v)
+        case .string(let v): h.combine(4 as UInt8); h.combine(v)
+        case .array(let v): h.combine(5 as UInt8); h.combine(v)
+        case .object(let members):
+            // Members in any order must hash alike (== ignores order), so each member is hashed on
+            // its own and the results are added, which is commutative. Linear in the object's size.
+            var sum = 0
+            for (key, value) in members {
+                var m = Hasher()
+                m.combine(key)
+                m.combine(value)
+                sum &+= m.finalize()
+            }
+            h.combine(6 as UInt8)
+            h.combine(members.count)
+            h.combine(sum)
         }
     }
 }

@@ -45,9 +45,15 @@ public final class Node {
     public private(set) var stats = Stats()
     public struct Stats: Sendable {
         public var received = 0, sent = 0, malformed = 0, unknownType = 0, lateReplies = 0, droppedLateClientReplies = 0
+        /// Lines not written because the node had no id to write as `src` (see `emit`).
+        public var unsendableBeforeInit = 0
+        /// Times an accepted `init` replaced an earlier identity.
+        public var reinits = 0
     }
 
     private struct PendingRPC {
+        /// Only a reply from the node the request went to completes it.
+        let dest: String
         let callback: (RPCResult) -> Void
         let timer: TimerID
     }
@@ -90,11 +96,19 @@ public final class Node {
         }
         let body = envelope.body
         let msgID = envelope.msgID.int
+        // jansson keeps integers only when they fit 64 bits, so `int` is exact; a msg_id that is
+        // a real (1.5, 1e30), a string or anything else cannot be echoed back as an integer, and
+        // no reply can be matched by the sender: log it and answer nothing.
+        if envelope.msgID.exists && msgID == nil || envelope.inReplyTo.exists && !envelope.inReplyTo.isInt {
+            stats.malformed += 1
+            logger.error("malformed message from \(src): msg_id/in_reply_to is not a 64-bit integer; not answered: \(preview(bytes))")
+            return
+        }
         guard body.isObject, let type = recentType.string(envelope.type) else {
             stats.malformed += 1
             logger.error("malformed message from \(src): body missing or without a string type: \(preview(bytes))")
             if let msgID, body.isObject {
-                replyError(to: RequestRef(src: src, msgID: msgID, receivedAt: now), code: .malformedRequest,
+                replyError(to: RequestRef(src: src, msgID: msgID, receivedAt: now), as: dest, code: .malformedRequest,
                            text: "body has no string field 'type'")
             }
             return
@@ -108,7 +122,10 @@ public final class Node {
     }
 
     private func dispatch(_ m: Message) {
-        if let replyTo = m.inReplyTo, m.src != id, let pending = pendingRPCs.removeValue(forKey: replyTo) {
+        // A reply completes an RPC only if it comes from the node the RPC went to: anyone can
+        // guess a small msg_id.
+        if let replyTo = m.inReplyTo, m.src != id, let pending = pendingRPCs[replyTo], pending.dest == m.src {
+            pendingRPCs[replyTo] = nil
             timers.cancel(pending.timer)
             if m.type == "error" {
                 pending.callback(.error(code: m.body["code"].int ?? ErrorCode.crash.rawValue,
@@ -130,17 +147,34 @@ public final class Node {
         }
         guard isInitialized else {
             logger.warning("\(m.type) from \(m.src) before init")
-            if let req = m.request { replyError(to: req, code: .temporarilyUnavailable, text: "node not initialized yet") }
+            if let req = m.request { replyError(to: req, as: m.dest, code: .temporarilyUnavailable, text: "node not initialized yet") }
             return
         }
         handler.handle(m, node: self)
     }
 
+    /// The `node_ids` of an init: a non-empty array of non-empty strings, duplicates dropped.
+    private static func validNodeIDs(_ json: JSON) -> [String]? {
+        guard json.isArray, json.count > 0 else { return nil }
+        var ids: [String] = [], seen = Set<String>()
+        ids.reserveCapacity(json.count)
+        for i in 0..<json.count {
+            guard let id = json[i].string, !id.isEmpty else { return nil }
+            if seen.insert(id).inserted { ids.append(id) }
+        }
+        return ids
+    }
+
     private func handleInit(_ m: Message) {
-        guard let nodeID = m.body["node_id"].string, var ids = m.body["node_ids"].value?.array?.compactMap(\.string) else {
+        // An unusable init is refused whole: applying part of it would leave the node writing
+        // lines with an empty or foreign src.
+        guard let nodeID = m.body["node_id"].string, !nodeID.isEmpty, var ids = Node.validNodeIDs(m.body["node_ids"]) else {
             stats.malformed += 1
-            logger.error("init from \(m.src) without node_id/node_ids")
-            if let req = m.request { replyError(to: req, code: .malformedRequest, text: "init needs node_id and node_ids") }
+            logger.error("init from \(m.src) without a usable node_id/node_ids; not applied")
+            if let req = m.request {
+                replyError(to: req, as: m.dest, code: .malformedRequest,
+                           text: "init needs a non-empty string node_id and a non-empty array of non-empty string node_ids")
+            }
             return
         }
         if isInitialized && nodeID != id {
@@ -150,6 +184,14 @@ public final class Node {
             // Workloads index their state by position in nodeIDs; this node must have one.
             logger.warning("init's node_ids lacks \(nodeID); adding it")
             ids.append(nodeID)
+        }
+        if isInitialized {
+            // A new incarnation: the old workloads' timers and RPC callbacks must not run against
+            // the new state (the router drops the old workloads in nodeDidInit). Pending RPCs are
+            // dropped without calling back, like the process restart a re-init stands for.
+            stats.reinits += 1
+            timers.cancelAll()
+            pendingRPCs.removeAll()
         }
         id = nodeID
         nodeIDs = ids
@@ -164,14 +206,33 @@ public final class Node {
     private func rejectUnparsable(_ bytes: UnsafeRawBufferPointer, reason: String) {
         stats.malformed += 1
         logger.error("\(reason): \(preview(bytes))")
-        if let (src, msgID) = RawFieldScanner.senderAndMsgID(in: bytes), isKnownSender(src) {
-            replyError(to: RequestRef(src: src, msgID: msgID, receivedAt: now), code: .malformedRequest, text: reason)
+        answerUnparsable(RawFieldScanner.fields(in: bytes), reason: reason)
+    }
+
+    /// Replies error 12 to the sender found by the raw scanner, if it is someone that exists and
+    /// the msg_id was exact.
+    private func answerUnparsable(_ fields: RawFieldScanner.Fields, reason: String) {
+        guard let src = fields.src, let msgID = fields.msgID, isKnownSender(src) else { return }
+        let req = RequestRef(src: src, msgID: msgID, receivedAt: now)
+        if isInitialized {
+            replyError(to: req, code: .malformedRequest, text: reason)
+        } else if let dest = fields.dest {
+            replyError(to: req, as: dest, code: .malformedRequest, text: reason)
         }
     }
 
-    /// Answers a line that was too long to decode (the splitter passes its first bytes).
+    /// Answers a line that was too long to decode (the splitter passes its first bytes), looking
+    /// for the sender in those bytes only. Prefer the overload with the splitter's `fields`.
     public func rejectOversized(prefix: UnsafeRawBufferPointer, length: Int, limit: Int) {
         rejectUnparsable(prefix, reason: "line of \(length) bytes exceeds the \(limit)-byte limit")
+    }
+
+    /// Answers a line that was too long to decode, with the fields the splitter found anywhere in it.
+    public func rejectOversized(prefix: UnsafeRawBufferPointer, length: Int, limit: Int, fields: RawFieldScanner.Fields) {
+        stats.malformed += 1
+        let reason = "line of \(length) bytes exceeds the \(limit)-byte limit"
+        logger.error("\(reason): \(preview(prefix))")
+        answerUnparsable(fields, reason: reason)
     }
 
     /// Only answer ids that exist: a reply to an invented id makes Maelstrom stop reading us.
@@ -206,6 +267,24 @@ public final class Node {
         }
     }
 
+    /// An error reply written as `src` when the node has no id yet: Maelstrom addressed the
+    /// request to `dest`, so that name is registered and is the only honest src. Once initialized,
+    /// the node's own id is used whatever `src` says.
+    private func replyError(to req: RequestRef, as src: String, code: ErrorCode, text: String) {
+        if isInitialized { return replyError(to: req, code: code, text: text) }
+        guard !src.isEmpty else {
+            stats.unsendableBeforeInit += 1
+            logger.error("cannot answer \(req.src) msg \(req.msgID) before init: the request names no dest")
+            return
+        }
+        emit(dest: req.src, head: Node.makeEnvelopeHead(src: src)) { w in
+            w.field(rawKey: StaticBytes.inReplyToKey, req.msgID)
+            w.field("type", "error")
+            w.field("code", code.rawValue)
+            w.field("text", text)
+        }
+    }
+
     /// Replies with only a type, e.g. "broadcast_ok".
     public func reply(to req: RequestRef, type: String) {
         reply(to: req) { $0.field("type", type) }
@@ -229,7 +308,7 @@ public final class Node {
             guard let self, let pending = self.pendingRPCs.removeValue(forKey: msgID) else { return }
             pending.callback(.timeout)
         }
-        pendingRPCs[msgID] = PendingRPC(callback: callback, timer: timer)
+        pendingRPCs[msgID] = PendingRPC(dest: dest, callback: callback, timer: timer)
         emit(dest: dest) { w in
             w.field("msg_id", msgID)
             body(&w)
@@ -240,9 +319,17 @@ public final class Node {
 
     /// Writes `{"src":…,"dest":…,"body":{…}}` and a newline, and hands the line to the transport.
     /// The fixed parts are copied as bytes; only `dest` and the body are serialized per message.
-    private func emit(dest: String, _ body: (inout JSONWriter) -> Void) {
+    /// Before init there is no id to write as src, and a line with `"src":""` makes Maelstrom
+    /// stop reading this node: such a line is not written (only the pre-init error replies,
+    /// which pass `head`, are).
+    private func emit(dest: String, head: ByteBuffer? = nil, _ body: (inout JSONWriter) -> Void) {
+        if head == nil && id.isEmpty {
+            stats.unsendableBeforeInit += 1
+            logger.error("not sending to \(dest) before init: the node has no id to use as src")
+            return
+        }
         line.clear()
-        line.append(envelopeHead.readable)
+        line.append((head ?? envelopeHead).readable)
         var w = JSONWriter(line)
         w.writeString(dest)
         line.append(StaticBytes.bodyKey)

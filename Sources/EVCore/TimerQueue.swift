@@ -46,6 +46,13 @@ struct TimerQueue {
 
     mutating func cancel(_ id: TimerID) { actions[id.raw] = nil }
 
+    /// Cancels every timer. Ids keep counting up, so a stale `TimerID` held by old code can never
+    /// cancel a timer scheduled afterwards.
+    mutating func cancelAll() {
+        actions.removeAll()
+        heap = Heap()
+    }
+
     /// Removes and returns the next due action (re-arming periodic ones), or nil if none is due.
     mutating func popDue(now: Micros) -> (() -> Void)? {
         while let top = heap.min, top.time <= now {

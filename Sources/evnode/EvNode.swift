@@ -37,6 +37,12 @@ struct EvNode: ParsableCommand {
     @Flag(help: "Durable mode: store every acknowledged write in lin-kv before acknowledging it, so a killed node loses nothing (also on with EVNODE_DURABLE=1 in the environment, which Maelstrom passes on to its nodes).")
     var durable = false
 
+    @Option(help: "Queued stdout bytes above which input is paused and peer traffic waits (resumes at a quarter of it).")
+    var outputHighWaterBytes: Int = 1 << 20
+
+    @Option(help: "Queued stdout bytes past which lines to peers and services are dropped (client replies never are).")
+    var maxOutputBytes: Int = 16 << 20
+
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var ignored: [String] = []
 
@@ -57,7 +63,8 @@ struct EvNode: ParsableCommand {
         if !ignored.isEmpty {
             logger.notice("ignoring arguments: \(ignored.joined(separator: " "))")
         }
-        let loop = EventLoop(maxLineBytes: maxLineBytes, logger: logger)
+        let loop = EventLoop(maxLineBytes: maxLineBytes, logger: logger,
+                             limits: OutputLimits(highWater: outputHighWaterBytes, hardCap: maxOutputBytes))
         var config = WorkloadConfig()
         config.durability.enabled = durable || Self.durableFromEnvironment()
         if config.durability.enabled { logger.notice("durable mode: acknowledged writes are stored in \(config.durability.service)") }

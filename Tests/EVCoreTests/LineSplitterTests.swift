@@ -9,7 +9,7 @@ final class LineSplitterTests: XCTestCase {
         let collect: (LineSplitter.Event) -> Void = { event in
             switch event {
             case .line(let b): out.append(String(decoding: b, as: UTF8.self))
-            case .oversized(let prefix, let length): out.append("<oversized \(length) prefix \(prefix.count)>")
+            case .oversized(let prefix, let length, _): out.append("<oversized \(length) prefix \(prefix.count)>")
             }
         }
         for chunk in chunks {

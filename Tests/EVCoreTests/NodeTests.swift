@@ -6,7 +6,8 @@ import XCTest
 final class RecordingHandler: MessageHandler {
     var handled: [String] = []
     var onMessage: ((Message, Node) -> Void)?
-    func nodeDidInit(_ node: Node) {}
+    var onInit: ((Node) -> Void)?
+    func nodeDidInit(_ node: Node) { onInit?(node) }
     func handle(_ message: Message, node: Node) {
         handled.append(message.type)
         onMessage?(message, node)
