@@ -41,6 +41,19 @@ public final class Node {
     /// 5 s and a reply to a closed client makes Maelstrom ignore this node's stdout for good.
     public var clientReplyDeadline: Micros = .ms(4500)
 
+    /// Stall detection (docs/faults.md). A process that was stopped (SIGSTOP, Maelstrom's pause
+    /// nemesis) cannot see when the requests waiting in its stdin were sent, but it can see that it
+    /// was stopped: its watchdog timer, due every `watchdogInterval`, comes due late. A gap of more
+    /// than `stallThreshold` since the node last ran means it was stopped since then; requests read
+    /// within `stallGrace` of noticing are taken as received when the stop began, so replies to
+    /// clients that gave up meanwhile are not written (`clientReplyDeadline`).
+    public var watchdogInterval: Micros = .ms(100)
+    public var stallThreshold: Micros = .ms(1000)
+    public var stallGrace: Micros = .ms(200)
+    private var lastAlive: Micros = 0
+    private var stalledSince: Micros = 0
+    private var staleUntil: Micros = .min
+
     /// Counters for tests, logs and the benchmark.
     public private(set) var stats = Stats()
     public struct Stats: Sendable {
@@ -49,6 +62,8 @@ public final class Node {
         public var unsendableBeforeInit = 0
         /// Times an accepted `init` replaced an earlier identity.
         public var reinits = 0
+        /// Times the node found it had been stopped (see `stallThreshold`).
+        public var stalls = 0
     }
 
     private struct PendingRPC {
@@ -75,6 +90,7 @@ public final class Node {
     /// there is someone to answer, answered with an error body.
     public func receive(line bytes: UnsafeRawBufferPointer) {
         stats.received += 1
+        let receivedAt = arrivalTime()
         // The tree is parsed and freed here rather than held by a JSONDocument: one object
         // allocation less per message.
         var error = json_error_t()
@@ -108,7 +124,7 @@ public final class Node {
             stats.malformed += 1
             logger.error("malformed message from \(src): body missing or without a string type: \(preview(bytes))")
             if let msgID, body.isObject {
-                replyError(to: RequestRef(src: src, msgID: msgID, receivedAt: now), as: dest, code: .malformedRequest,
+                replyError(to: RequestRef(src: src, msgID: msgID, receivedAt: receivedAt), as: dest, code: .malformedRequest,
                            text: "body has no string field 'type'")
             }
             return
@@ -117,7 +133,7 @@ public final class Node {
             logger.warning("message for \(dest) delivered to \(id); handling it anyway")
         }
         let message = Message(src: src, dest: dest, body: body, type: type, msgID: msgID,
-                              inReplyTo: envelope.inReplyTo.int, receivedAt: now)
+                              inReplyTo: envelope.inReplyTo.int, receivedAt: receivedAt)
         dispatch(message)
     }
 
@@ -196,6 +212,8 @@ public final class Node {
         id = nodeID
         nodeIDs = ids
         peers = ids.filter { $0 != nodeID }
+        lastAlive = now
+        every(watchdogInterval) { [weak self] in self?.watchdogTick() }
         logger.info("initialized as \(nodeID) of \(ids.count) nodes")
         handler.nodeDidInit(self)
         if let req = m.request { reply(to: req, type: "init_ok") }
@@ -365,6 +383,30 @@ public final class Node {
     }
 
     public func cancel(_ timer: TimerID) { timers.cancel(timer) }
+
+    // MARK: stall detection
+
+    private func watchdogTick() {
+        let t = now
+        if t - lastAlive > stallThreshold { noteStall(at: t) }
+        lastAlive = t
+    }
+
+    /// When a line read now counts as received: now, or the start of a stop it waited through.
+    private func arrivalTime() -> Micros {
+        let t = now
+        guard isInitialized else { return t }
+        if t - lastAlive > stallThreshold { noteStall(at: t) }
+        lastAlive = t
+        return t <= staleUntil ? stalledSince : t
+    }
+
+    private func noteStall(at t: Micros) {
+        stats.stalls += 1
+        stalledSince = lastAlive
+        staleUntil = t + stallGrace
+        logger.warning("stopped for \(Double(t - lastAlive) / 1e6) s (paused?); requests read in the next \(Double(stallGrace) / 1e3) ms count as that old")
+    }
 
     /// Earliest timer deadline, or nil when no timer is armed.
     public var nextDeadline: Micros? { timers.nextDeadline }

@@ -18,22 +18,38 @@ final class EvnodeCluster: @unchecked Sendable {
     private var nextMsgID = 1
 
     let kv = SeqKV()
+    private let arguments: [String]
 
     /// Starts `count` nodes n0, n1, ... (not yet initialized).
     init(count: Int, arguments: [String] = []) throws {
         ids = (0..<count).map { "n\($0)" }
-        for id in ids {
-            nodes[id] = try EvnodeProcess(arguments: arguments) { [weak self] line, value in
-                self?.route(line, value, from: id)
-            }
-        }
+        self.arguments = arguments
+        for id in ids { nodes[id] = try spawn(id) }
+    }
+
+    private func spawn(_ id: String) throws -> EvnodeProcess {
+        try EvnodeProcess(arguments: arguments) { [weak self] line, value in self?.route(line, value, from: id) }
+    }
+
+    /// Maelstrom's kill and start: SIGKILLs node `id`, starts a fresh process in its place and
+    /// initializes it with the same ids. Nothing from before survives in it; lines on their way to
+    /// the killed process are lost.
+    func restart(_ id: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let old = self[id]
+        kill(old.process.processIdentifier, SIGKILL)
+        _ = old.waitForExit(timeout: 10)
+        let fresh = try spawn(id)
+        delivered.withLock { nodes[id] = fresh }
+        let list = JSONValue.array(ids.map { .string($0) })
+        let reply = call(id, ["type": "init", "node_id": .string(id), "node_ids": list], client: "c0")
+        XCTAssertEqual(reply?["type"], "init_ok", "init of the restarted \(id)", file: file, line: line)
     }
 
     deinit {
         for node in nodes.values where node.process.isRunning { node.process.terminate() }
     }
 
-    subscript(id: String) -> EvnodeProcess { nodes[id]! }
+    subscript(id: String) -> EvnodeProcess { delivered.withLock { nodes[id]! } }
 
     /// Sends `init` to every node (all of `ids` as `node_ids`) and waits for each `init_ok`.
     func initAll(file: StaticString = #filePath, line: UInt = #line) {
@@ -50,13 +66,13 @@ final class EvnodeCluster: @unchecked Sendable {
         let msgID = delivered.withLock { defer { nextMsgID += 1 }; return nextMsgID }
         var members = body.members ?? []
         members.append(("msg_id", .int(msgID)))
-        nodes[id]!.send(JSONValue.object([("src", .string(client)), ("dest", .string(id)), ("body", .object(members))]).text)
+        self[id].send(JSONValue.object([("src", .string(client)), ("dest", .string(id)), ("body", .object(members))]).text)
         return msgID
     }
 
     /// Sends a client request and waits for the reply's body (nil if none came within `timeout`).
     func call(_ id: String, _ body: JSONValue, client: String = "c1", timeout: TimeInterval = 10) -> JSONValue? {
-        nodes[id]!.waitForReply(to: request(id, body, client: client), timeout: timeout)
+        self[id].waitForReply(to: request(id, body, client: client), timeout: timeout)
     }
 
     /// Repeats `attempt` until it returns true or `timeout` passes. Between attempts it waits for
@@ -82,18 +98,19 @@ final class EvnodeCluster: @unchecked Sendable {
 
     /// Closes every node's stdin and waits for all to exit; returns the exit statuses by id.
     func finish(timeout: TimeInterval = 10) -> [String: Int32?] {
-        for id in ids { nodes[id]!.closeInput() }
-        return Dictionary(uniqueKeysWithValues: ids.map { ($0, nodes[$0]!.waitForExit(timeout: timeout)) })
+        for id in ids { self[id].closeInput() }
+        return Dictionary(uniqueKeysWithValues: ids.map { ($0, self[$0].waitForExit(timeout: timeout)) })
     }
 
     // MARK: routing (on the sender's pipe-reader thread)
 
     private func route(_ line: String, _ value: JSONValue?, from src: String) {
         guard let dest = value?["dest"]?.string else { return record(unroutable: line) }
-        if let node = nodes[dest] {
+        let (node, sender) = delivered.withLock { (nodes[dest], nodes[src]) }
+        if let node {
             node.send(line)
         } else if dest == SeqKV.name, let body = value?["body"] {
-            nodes[src]?.send(kv.reply(to: body, from: src).text)
+            sender?.send(kv.reply(to: body, from: src).text)
         } else if isClientID(dest) {
             return // a reply: it stays in the sender's output, where the test looks for it
         } else {

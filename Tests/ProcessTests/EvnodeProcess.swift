@@ -135,6 +135,12 @@ final class EvnodeProcess: @unchecked Sendable {
         }?["body"]
     }
 
+    /// Waits until stderr holds `text`; returns the stderr text then, nil on timeout.
+    func waitForStderr(containing text: String, timeout: TimeInterval = 10) -> String? {
+        let found = wait(timeout: timeout) { String(decoding: errData, as: UTF8.self).contains(text) }
+        return found ? stderrText : nil
+    }
+
     /// Waits until the process exited and both its stdout and stderr reached end of file, so all
     /// it wrote is in `outputLines` and `stderrText`. Returns the exit status, nil on timeout.
     func waitForExit(timeout: TimeInterval = 10) -> Int32? {
