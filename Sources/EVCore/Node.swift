@@ -274,7 +274,7 @@ public final class Node {
 
     /// Replies to a request: in_reply_to is added, `body` writes "type" and the fields.
     public func reply(to req: RequestRef, _ body: (inout JSONWriter) -> Void) {
-        if req.isFromClient && now - req.receivedAt > clientReplyDeadline {
+        if now - req.receivedAt > clientReplyDeadline && req.isFromClient { // the cheap test first: this is every reply's path
             stats.droppedLateClientReplies += 1
             logger.warning("not replying to \(req.src) msg \(req.msgID): the client gave up \(Double(now - req.receivedAt) / 1e6) s ago")
             return

@@ -20,13 +20,16 @@ public final class Router: MessageHandler {
     private var lastRoute: BoundRoute?
     private var logged: Set<String> = []
 
+    /// A route with its workload, kept as one object so the fast path retains one reference.
     private final class BoundRoute {
         let type: String
-        let route: AnyRoute
+        let senders: Senders
+        let run: (any Workload, Message) throws -> Void
         let workload: any Workload
         init(type: String, route: AnyRoute, workload: any Workload) {
             self.type = type
-            self.route = route
+            senders = route.senders
+            run = route.run
             self.workload = workload
         }
     }
@@ -57,7 +60,7 @@ public final class Router: MessageHandler {
 
     public func handle(_ message: Message, node: Node) {
         if let bound = lastRoute, bound.type == message.type {
-            run(bound.route, on: bound.workload, message)
+            run(bound, message)
             return
         }
         self.node = node
@@ -65,18 +68,18 @@ public final class Router: MessageHandler {
             fail(message, .notSupported("unsupported message type '\(message.type)'"))
             return
         }
-        let target = workload(route.kind)
-        lastRoute = BoundRoute(type: message.type, route: route, workload: target)
-        run(route, on: target, message)
+        let bound = BoundRoute(type: message.type, route: route, workload: workload(route.kind))
+        lastRoute = bound
+        run(bound, message)
     }
 
-    private func run(_ route: AnyRoute, on workload: any Workload, _ message: Message) {
-        if route.senders == .peers && !peers.contains(message.src) {
+    private func run(_ bound: BoundRoute, _ message: Message) {
+        if bound.senders == .peers && !peers.contains(message.src) {
             fail(message, .notSupported("\(message.type) is internal to the cluster"))
             return
         }
         do {
-            try route.run(workload, message)
+            try bound.run(bound.workload, message)
         } catch let error as ProtocolError {
             fail(message, error)
         } catch {
