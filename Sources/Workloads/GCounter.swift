@@ -26,12 +26,7 @@ public final class GCounter: Workload {
     public struct Config: Sendable {
         /// Least time between two messages on a link; adds in between are batched.
         public var gossipInterval: Micros = .ms(250)
-        public var link: ReplicationConfig = {
-            var c = ReplicationConfig()
-            c.ackDelay = .ms(500)
-            c.retransmitTimeout = .ms(1000)
-            return c
-        }()
+        public var link = ReplicationConfig(ackDelay: .ms(500), retransmitTimeout: .ms(1000))
         /// Observes value changes (the simulator measures convergence with it).
         public var probe: GCounterProbe?
         public init() {}

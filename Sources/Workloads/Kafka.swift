@@ -34,13 +34,7 @@ public final class Kafka: Workload {
     public struct Config: Sendable {
         /// Least time between two replication messages to one peer: sends in between are batched.
         public var replicationInterval: Micros = .ms(100)
-        public var link: ReplicationConfig = {
-            var c = ReplicationConfig()
-            c.ackDelay = .ms(500)
-            c.retransmitTimeout = .ms(1000)
-            c.maxEntriesPerMessage = 20_000
-            return c
-        }()
+        public var link = ReplicationConfig(ackDelay: .ms(500), retransmitTimeout: .ms(1000), maxEntriesPerMessage: 20_000)
         /// How long a forwarded send waits for the owner before the client gets an indefinite error.
         public var forwardTimeout: Micros = .ms(2000)
         /// How long list_committed_offsets waits for the other nodes.

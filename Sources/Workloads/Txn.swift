@@ -28,13 +28,7 @@ public final class Txn: Workload {
         /// How often committed writes are shipped to each peer: at most one message per peer per
         /// interval. Longer means fewer messages and later visibility on the other nodes.
         public var replicationInterval: Micros = .ms(10)
-        public var link: ReplicationConfig = {
-            var c = ReplicationConfig()
-            c.ackDelay = .ms(50)
-            c.retransmitTimeout = .ms(500)
-            c.maxEntriesPerMessage = 400
-            return c
-        }()
+        public var link = ReplicationConfig(ackDelay: .ms(50), retransmitTimeout: .ms(500), maxEntriesPerMessage: 400)
         /// Observes commits and remote applications (the simulator measures visibility with it).
         public var probe: TxnReplicationProbe?
 

@@ -40,4 +40,11 @@ public struct ReplicationConfig: Sendable {
     public var congestionRetry: Micros = .ms(50)
 
     public init() {}
+
+    /// The timing a workload tunes (see each field above).
+    public init(ackDelay: Micros, retransmitTimeout: Micros, maxEntriesPerMessage: Int = 10_000) {
+        self.ackDelay = ackDelay
+        self.retransmitTimeout = retransmitTimeout
+        self.maxEntriesPerMessage = maxEntriesPerMessage
+    }
 }
