@@ -141,6 +141,11 @@ extension GCounter {
             return true
         }
 
+        /// A newer state of the same replica: only the latest needs to travel.
+        func supersedes(_ older: Entry) -> Bool {
+            replica == older.replica && up >= older.up && down >= older.down
+        }
+
         func write(into array: inout JSONWriter) {
             array.arrayElement { e in
                 e.element(replica)

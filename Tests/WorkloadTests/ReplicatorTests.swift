@@ -218,4 +218,52 @@ final class ReplicatorTests: XCTestCase {
         net.run(for: .seconds(3))
         XCTAssertEqual(peers["n1"]!.delivered[0], [0, 1, 2], "the link still works afterwards")
     }
+
+    /// A newer state of one thing, which makes older unsent states useless (as g-counter's entries).
+    struct Version: ReplicatedEntry, Equatable {
+        let key: Int, n: Int
+        func write(into array: inout JSONWriter) { array.arrayElement { $0.element(key); $0.element(n) } }
+        init(key: Int, n: Int) { self.key = key; self.n = n }
+        init?(json: JSON) {
+            guard let k = json[0].int, let n = json[1].int else { return nil }
+            self.init(key: k, n: n)
+        }
+        func supersedes(_ older: Version) -> Bool { key == older.key && n >= older.n }
+    }
+
+    final class VersionPeer: MessageHandler {
+        var replicator: Replicator<Version>!
+        var delivered: [Version] = []
+        func nodeDidInit(_ node: Node) {
+            replicator = Replicator(node: node, channel: ReplicationChannel(prefix: "vt"), config: ReplicationConfig())
+            for peer in node.peers { replicator.open(to: peer, flushInterval: .ms(100)) }
+            replicator.onDeliver { [unowned self] e, _ in self.delivered.append(contentsOf: e) }
+        }
+        func handle(_ message: Message, node: Node) { try? replicator.receive(message) }
+    }
+
+    func testUnsentStatesAreSupersededButEverySentOneArrivesOnceInOrder() {
+        for seed: UInt64 in 1...10 {
+            let net = ChaosNet(seed: seed)
+            let a = VersionPeer(), b = VersionPeer()
+            net.start("n0", of: ["n0", "n1"], handler: a)
+            net.start("n1", of: ["n0", "n1"], handler: b)
+            net.faults = .init(loss: 0.2, duplication: 0.1, maxDelay: .ms(150))
+            for n in 1...500 {
+                a.replicator.append(Version(key: (n / 50) % 3, n: n)) // runs of one key, as one node's adds
+                net.run(for: .ms(Int64(net.random() * 10)))
+            }
+            net.faults = .init()
+            net.run(for: .seconds(20))
+            let got = b.delivered
+            XCTAssertLessThan(got.count, 500, "seed \(seed): unsent older states were replaced")
+            for key in 0..<3 {
+                let ns = got.filter { $0.key == key }.map(\.n)
+                XCTAssertEqual(ns, ns.sorted(), "seed \(seed): in order")
+                XCTAssertEqual(Set(ns).count, ns.count, "seed \(seed): each once")
+                XCTAssertEqual(ns.last, (1...500).last { ($0 / 50) % 3 == key }, "seed \(seed): the latest state arrives")
+            }
+            XCTAssertEqual(a.replicator.state(of: "n1")?.unacknowledged, 0)
+        }
+    }
 }

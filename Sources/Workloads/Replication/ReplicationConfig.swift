@@ -5,6 +5,13 @@ import EVCore
 public protocol ReplicatedEntry {
     func write(into array: inout JSONWriter)
     init?(json: JSON)
+    /// Whether this entry makes `older` useless to a peer that has not been sent it yet (a newer
+    /// state of the same thing): it then takes `older`'s place instead of queueing behind it.
+    func supersedes(_ older: Self) -> Bool
+}
+
+public extension ReplicatedEntry {
+    func supersedes(_ older: Self) -> Bool { false }
 }
 
 /// The message types of one replicator: `<prefix>_data` and `<prefix>_ack` (e.g. `bc_data`).

@@ -41,6 +41,9 @@ public final class Replicator<Entry: ReplicatedEntry> {
     private var deliver: (ArraySlice<Entry>, Int) -> Void = { _, _ in }
     private var links: [String: Link] = [:]
     private var order: [Link] = [] // deterministic iteration
+    /// Position of each node in `node_ids` (opening every link stays linear in the node count).
+    private lazy var nodeIndex: [String: Int] = Dictionary(node.nodeIDs.enumerated().map { ($1, $0) },
+                                                            uniquingKeysWith: { first, _ in first })
 
     public struct Stats: Sendable, Equatable {
         public var dataSent = 0, acksSent = 0, resends = 0
@@ -74,7 +77,7 @@ public final class Replicator<Entry: ReplicatedEntry> {
     /// as the current instant's work is done; otherwise at the next multiple of the interval on
     /// the node's clock, so all links with the same interval flush together.
     public func open(to peer: String, flushInterval: Micros) {
-        guard links[peer] == nil, peer != node.id, let index = node.nodeIDs.firstIndex(of: peer) else { return }
+        guard links[peer] == nil, peer != node.id, let index = nodeIndex[peer] else { return }
         let link = Link(peer: peer, peerIndex: index, flushInterval: flushInterval)
         links[peer] = link
         order.append(link)
@@ -96,7 +99,11 @@ public final class Replicator<Entry: ReplicatedEntry> {
     /// and schedules their flushes.
     public func append(_ entry: Entry, except origin: Int? = nil) {
         for link in order where link.peerIndex != origin {
-            link.pending.append(entry)
+            if link.unsent > 0, let last = link.pending.last, entry.supersedes(last) {
+                link.pending[link.pending.count - 1] = entry // not sent yet: nothing to renumber
+            } else {
+                link.pending.append(entry)
+            }
             scheduleFlush(link)
         }
     }
