@@ -255,9 +255,7 @@ public final class Node {
 
     /// Only answer ids that exist: a reply to an invented id makes Maelstrom stop reading us.
     private func isKnownSender(_ src: String) -> Bool {
-        if nodeIDs.contains(src) { return true }
-        let u = Array(src.utf8)
-        return u.count >= 2 && u[0] == UInt8(ascii: "c") && u.dropFirst().allSatisfy { $0 >= 48 && $0 <= 57 }
+        isClientID(src) || nodeIDs.contains(src)
     }
 
     private func preview(_ bytes: UnsafeRawBufferPointer) -> String {
