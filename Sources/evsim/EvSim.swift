@@ -52,7 +52,7 @@ struct EvSim: ParsableCommand {
     @Option(help: "Override --latency (ms between nodes).")
     var latency: Int64?
 
-    @Option(help: "Override --nemesis: partition or none.")
+    @Option(help: "Override --nemesis: a comma-separated combination of partition, kill and pause, or none.")
     var nemesis: String?
 
     @Option(help: "Override --nemesis-interval (seconds).")
@@ -60,6 +60,9 @@ struct EvSim: ParsableCommand {
 
     @Option(help: "Override --topology for broadcast: grid, line, total, tree, tree2, tree3, tree4.")
     var topology: String?
+
+    @Flag(help: "Run the nodes in durable mode (evnode --durable): every acknowledged write is also stored in lin-kv.")
+    var durable = false
 
     @Flag(help: "With `list`: print only the `maelstrom test` command lines (what scripts/maelstrom-all.sh runs).")
     var maelstromCommands = false
@@ -75,6 +78,7 @@ struct EvSim: ParsableCommand {
 
     private var hasOverrides: Bool {
         timeLimit != nil || rate != nil || latency != nil || nemesis != nil || nemesisInterval != nil || topology != nil
+            || durable
     }
 
     /// The overrides as they must be repeated in a replay command.
@@ -86,6 +90,7 @@ struct EvSim: ParsableCommand {
         if let nemesis { parts.append("--nemesis \(nemesis)") }
         if let nemesisInterval { parts.append("--nemesis-interval \(nemesisInterval)") }
         if let topology { parts.append("--topology \(topology)") }
+        if durable { parts.append("--durable") }
         return parts.map { " " + $0 }.joined()
     }
 
@@ -94,8 +99,9 @@ struct EvSim: ParsableCommand {
         if let timeLimit { spec.timeLimit = timeLimit }
         if let rate { spec.rate = rate }
         if let latency { spec.latencyMS = latency }
-        if let nemesis { spec.nemesis = nemesis == "none" ? [] : [.partition] }
+        if let nemesis, let kinds = NemesisKind.parse(nemesis) { spec.nemesis = kinds }
         if let nemesisInterval { spec.nemesisInterval = nemesisInterval }
+        if durable { spec.workloads.durability.enabled = true }
         if let name = topology, let t = Topology(name: name), workload == .broadcast {
             spec.topology = t
             spec.makeModel = { BroadcastModel(topology: t) }
@@ -104,8 +110,8 @@ struct EvSim: ParsableCommand {
 
     func validate() throws {
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
-        if let nemesis, nemesis != "none", NemesisKind(rawValue: nemesis) == nil {
-            throw ValidationError("--nemesis must be partition or none")
+        if let nemesis, NemesisKind.parse(nemesis) == nil {
+            throw ValidationError("--nemesis must be a comma-separated combination of partition, kill and pause, or none")
         }
         if let topology, Topology(name: topology) == nil {
             throw ValidationError("unknown topology '\(topology)'")
