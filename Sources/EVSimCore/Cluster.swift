@@ -46,6 +46,12 @@ public final class Cluster {
 
     public struct FaultCounts: Sendable, Equatable {
         public var kills = 0, starts = 0, pauses = 0, resumes = 0
+        public init(kills: Int = 0, starts: Int = 0, pauses: Int = 0, resumes: Int = 0) {
+            self.kills = kills
+            self.starts = starts
+            self.pauses = pauses
+            self.resumes = resumes
+        }
     }
 
     /// - Parameter makeHandler: builds the handler of each node (called once per node id, in order,
