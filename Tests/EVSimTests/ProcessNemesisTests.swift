@@ -11,6 +11,12 @@ import XCTest
 /// What must hold: every run completes; under pause (both modes) and under kill in durable mode the
 /// run is valid, loses nothing acknowledged and silences no node; under kill in default mode (state
 /// is in memory only) unique-ids and txn stay valid and the harness really killed and restarted nodes.
+///
+/// Node-side work these wait for (evnode, not the simulator): a resumed node must not answer the
+/// requests that waited through its pause (else `:undeliverable`); a restarted node learns its
+/// workload only from its first message, so in durable mode a final `read` can reach a node that
+/// has not recovered yet (g-counter reads go down) or guess the wrong workload for `read`
+/// (broadcast gets a g-counter `read_ok`).
 final class ProcessNemesisTests: XCTestCase {
     static let seeds: [UInt64] = [1, 2]
 
