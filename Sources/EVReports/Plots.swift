@@ -53,7 +53,9 @@ public enum Plots {
         // Shade fault windows: partitions (red), kills until the next start (grey), pauses until
         // the next resume (yellow).
         var objectID = 1
-        for window in faultWindows(result) {
+        // Opaque partitions first, so the see-through process faults stay visible on top.
+        let windows = faultWindows(result)
+        for window in windows.filter({ $0.kind == .startPartition }) + windows.filter({ $0.kind != .startPartition }) {
             s += rect(objectID, from: window.from, to: window.to, kind: window.kind)
             objectID += 1
         }
