@@ -473,7 +473,8 @@ public struct TxnChecker {
         for item in items {
             guard let parts = item.array, parts.count == 3, let f = parts[0].string else { return nil }
             switch f {
-            case "r": ops.append(MicroOp(isWrite: false, key: parts[1], value: readsKnown ? parts[2] : nil))
+            // Spelled out: a bare `nil` here would be JSONValue's nil literal, a read of null.
+            case "r": ops.append(MicroOp(isWrite: false, key: parts[1], value: readsKnown ? parts[2] : Optional<JSONValue>.none))
             case "w": ops.append(MicroOp(isWrite: true, key: parts[1], value: parts[2]))
             default: return nil
             }

@@ -50,19 +50,14 @@ public enum Plots {
         // A little room on the right so the final reads at the very end stay visible.
         s += "set xrange [0:\(ResultTables.fixed(Double(result.phases.end) / 1e6 * 1.03 + 0.1, 3))]\n"
         s += "set yrange [0:*]\n"
-        // Shade partitions.
-        var start: Micros?
+        // Shade fault windows: partitions (red), kills until the next start (grey), pauses until
+        // the next resume (yellow).
         var objectID = 1
-        for e in result.nemesisEvents {
-            if e.action == .startPartition { start = e.time; continue }
-            if let from = start {
-                s += rect(objectID, from: from, to: e.time)
-                objectID += 1
-                start = nil
-            }
-        }
-        if let from = start {
-            s += rect(objectID, from: from, to: result.phases.loadStop > from ? result.phases.loadStop : result.phases.end)
+        // Opaque partitions first, so the see-through process faults stay visible on top.
+        let windows = faultWindows(result)
+        for window in windows.filter({ $0.kind == .startPartition }) + windows.filter({ $0.kind != .startPartition }) {
+            s += rect(objectID, from: window.from, to: window.to, kind: window.kind)
+            objectID += 1
         }
         if let finalStart = result.phases.finalStart {
             s += "set arrow from \(ResultTables.fixed(Double(finalStart) / 1e6, 3)), graph 0 to "
@@ -119,9 +114,43 @@ public enum Plots {
         return (s, outputs)
     }
 
-    static func rect(_ id: Int, from: Micros, to: Micros) -> String {
-        "set object \(id) rect from \(ResultTables.fixed(Double(from) / 1e6, 3)), graph 0 to "
-            + "\(ResultTables.fixed(Double(to) / 1e6, 3)), graph 1 behind fc rgb \"#f4cccc\" fs solid 0.6 noborder\n"
+    /// A time span during which a fault was in effect.
+    struct FaultWindow: Equatable {
+        let kind: NemesisEvent.Action
+        let from: Micros
+        let to: Micros
+    }
+
+    /// Each opening action (start-partition, kill, pause) up to its closing one (stop-partition,
+    /// start, resume); a window still open at the end closes at the load stop (or the end).
+    static func faultWindows(_ result: TestResult) -> [FaultWindow] {
+        let closes: [NemesisEvent.Action: NemesisEvent.Action] = [.stopPartition: .startPartition, .start: .kill, .resume: .pause]
+        var open: [NemesisEvent.Action: Micros] = [:]
+        var windows: [FaultWindow] = []
+        for e in result.nemesisEvents {
+            if e.action.opensFault {
+                if open[e.action] == nil { open[e.action] = e.time }
+            } else if let kind = closes[e.action], let from = open.removeValue(forKey: kind) {
+                windows.append(FaultWindow(kind: kind, from: from, to: e.time))
+            }
+        }
+        for kind in [NemesisEvent.Action.startPartition, .kill, .pause] {
+            guard let from = open[kind] else { continue }
+            windows.append(FaultWindow(kind: kind, from: from, to: result.phases.loadStop > from ? result.phases.loadStop : result.phases.end))
+        }
+        return windows
+    }
+
+    static func rect(_ id: Int, from: Micros, to: Micros, kind: NemesisEvent.Action = .startPartition) -> String {
+        // Process faults are drawn see-through, so they show where they overlap a partition.
+        let fill: String
+        switch kind {
+        case .kill: fill = "fc rgb \"#999999\" fs transparent solid 0.35"
+        case .pause: fill = "fc rgb \"#f1c232\" fs transparent solid 0.35"
+        default: fill = "fc rgb \"#f4cccc\" fs solid 0.6"
+        }
+        return "set object \(id) rect from \(ResultTables.fixed(Double(from) / 1e6, 3)), graph 0 to "
+            + "\(ResultTables.fixed(Double(to) / 1e6, 3)), graph 1 behind \(fill) noborder\n"
     }
 
     // MARK: process

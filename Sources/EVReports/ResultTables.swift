@@ -146,7 +146,7 @@ public enum ResultTables {
 
     public static func nemesis(_ events: [NemesisEvent]) -> String {
         var out = "time_s\taction\tshape\tdetail\n"
-        for e in events { out += "\(seconds(e.time))\t\(e.action.rawValue)\t\(e.shape?.rawValue ?? "")\t\(e.detail)\n" }
+        for e in events { out += "\(seconds(e.time))\t\(e.action.rawValue)\t\(e.shape?.rawValue ?? e.target?.rawValue ?? "")\t\(e.detail)\n" }
         return out
     }
 

@@ -89,8 +89,7 @@ public enum Summary {
         if !result.nemesisEvents.isEmpty {
             out += "  nemesis:\n"
             for e in result.nemesisEvents {
-                let what = e.action == .startPartition ? "start-partition \(e.shape?.rawValue ?? "")  \(e.detail)" : "stop-partition"
-                out += String(format: "    %7.2f s  ", Double(e.time) / 1e6) + what + "\n"
+                out += String(format: "    %7.2f s  ", Double(e.time) / 1e6) + e.summary + "\n"
             }
         }
         out += "\n" + ResultFormat.edn(result.results, elide: elide) + "\n\n"

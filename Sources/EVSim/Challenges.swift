@@ -40,7 +40,8 @@ public struct Challenge {
 
     /// The command a (possibly adjusted) spec of this challenge stands for.
     public func maelstromCommand(for spec: TestSpec) -> String {
-        "maelstrom test " + spec.maelstromArguments(workload: workload) + (extraArguments.isEmpty ? "" : " " + extraArguments)
+        // Durable mode is a node option (evnode --durable); the environment reaches every node.
+        (spec.workloads.durability.enabled ? "EVNODE_DURABLE=1 " : "") + "maelstrom test " + spec.maelstromArguments(workload: workload) + (extraArguments.isEmpty ? "" : " " + extraArguments)
     }
 
     /// Runs the challenge with `seed` and evaluates its goals.

@@ -77,12 +77,56 @@ public enum PartitionShape: String, CaseIterable, Sendable {
 
 /// One nemesis action as it happened (Jepsen records these as :nemesis ops).
 public struct NemesisEvent: Sendable {
-    public enum Action: String, Sendable { case startPartition = "start-partition", stopPartition = "stop-partition" }
+    public enum Action: String, Sendable {
+        case startPartition = "start-partition", stopPartition = "stop-partition"
+        case kill, start, pause, resume
+
+        /// Whether this action opens a fault window (closed by its counterpart).
+        public var opensFault: Bool { self == .startPartition || self == .kill || self == .pause }
+    }
     public let time: Micros
     public let action: Action
     public let shape: PartitionShape?
-    /// The groups as seen by each receiver (empty for a heal).
+    /// Partitions: the groups as seen by each receiver (empty for a heal). Process faults: the
+    /// nodes targeted, e.g. "n0 n3".
     public let detail: String
+    /// Process faults: how the targets were drawn (`ProcessTarget`, "all" for start and resume).
+    public let target: ProcessTarget?
+    /// Process faults: the nodes targeted (kill, pause) or actually restarted or resumed (start, resume).
+    public let nodes: [String]
+
+    public init(time: Micros, action: Action, shape: PartitionShape?, detail: String,
+                target: ProcessTarget? = nil, nodes: [String] = []) {
+        self.time = time
+        self.action = action
+        self.shape = shape
+        self.detail = detail
+        self.target = target
+        self.nodes = nodes
+    }
+
+    /// The nemesis log line, e.g. "start-partition one  [n3] | [n0 n1 n2]" or "kill majority  n0 n2".
+    public var summary: String {
+        switch action {
+        case .startPartition: return "start-partition \(shape?.rawValue ?? "")  \(detail)"
+        case .stopPartition: return "stop-partition"
+        case .kill, .start, .pause, .resume:
+            return "\(action.rawValue) \(target?.rawValue ?? "")  \(nodes.isEmpty ? "(none)" : nodes.joined(separator: " "))"
+        }
+    }
+
+    /// The op as Maelstrom's history records it: {"time": s, "f": …, "value": …}.
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [("time", .double(Double(time / 1000) / 1000)), ("f", .string(action.rawValue))]
+        switch action {
+        case .startPartition: members.append(("value", .string((shape?.rawValue ?? "") + " " + detail)))
+        case .stopPartition: members.append(("value", .null))
+        case .kill, .start, .pause, .resume:
+            members.append(("target", .string(target?.rawValue ?? "")))
+            members.append(("value", .array(nodes.map { .string($0) })))
+        }
+        return .object(members)
+    }
 }
 
 /// Maelstrom's partition nemesis: alternates start/heal, separated by uniform [0, 2×interval]

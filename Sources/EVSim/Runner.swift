@@ -5,8 +5,9 @@ import Workloads
 
 /// Runs one `TestSpec` the way Maelstrom's harness does (protocol reference §6, §12):
 /// init every node, send the model's setup requests, then `concurrency` closed-loop workers fed by
-/// one globally staggered generator for `timeLimit` seconds, with the partition nemesis alongside;
-/// then, for workloads with a final phase, heal, wait 10 s and run each worker's final operations.
+/// one globally staggered generator for `timeLimit` seconds, with the partition and process-fault
+/// nemeses alongside; then, for workloads with a final phase, heal, resume and restart every node,
+/// wait 10 s and run each worker's final operations.
 /// Finally the standard checkers and the workload's checker turn the history into a result map.
 ///
 /// Everything random comes from the spec's seed, so a seed replays a run message for message
@@ -21,6 +22,7 @@ public final class Runner {
     private var history: [Operation] = []
     private var eventIndex = 0
     private var nemesis: PartitionNemesis?
+    private var processNemesis: ProcessNemesis?
     private var trace = TraceHash()
     private var netPerSecond: [(servers: Int, clients: Int)] = []
     private var phases = TestResult.Phases()
@@ -89,6 +91,7 @@ public final class Runner {
         if model.settlesBeforeInvariants {
             nemesis?.heal()
             cluster.network.heal()
+            processNemesis?.recoverAll()
             cluster.run(for: spec.recoveryWait)
             result.phases.settled = cluster.now
         }
@@ -136,6 +139,13 @@ public final class Runner {
             let n = PartitionNemesis(cluster: cluster, interval: .seconds(spec.nemesisInterval),
                                      stopAt: loadEndsAt, rng: rng.fork())
             nemesis = n
+            n.start()
+        }
+        if spec.nemesis.contains(.kill) || spec.nemesis.contains(.pause) {
+            // Its own stream from the seed: runs without process faults draw exactly as before.
+            let n = ProcessNemesis(cluster: cluster, kinds: spec.nemesis, interval: .seconds(spec.nemesisInterval),
+                                   stopAt: loadEndsAt, rng: SimRandom(seed: spec.seed ^ 0x0B5E_55ED_C0FF_EE11))
+            processNemesis = n
             n.start()
         }
         cluster.events.schedule(at: loadEndsAt) { [unowned self] in stopGenerating() }
@@ -193,9 +203,15 @@ public final class Runner {
     private func mainPhaseMaybeDrained() {
         guard !generating, phases.loadDrained == 0, workers.allSatisfy({ !$0.busy }) else { return }
         phases.loadDrained = cluster.now
-        guard model.hasFinalPhase else { return finish() }
+        guard model.hasFinalPhase else {
+            // No final generator, but the nodes are brought back before the result map (and before
+            // the settling wait of the txn invariant): a late reply to a removed client still counts.
+            processNemesis?.recoverAll()
+            return finish()
+        }
         nemesis?.heal()
         cluster.network.heal()
+        processNemesis?.recoverAll()
         cluster.events.schedule(after: spec.recoveryWait) { [unowned self] in startFinalPhase() }
     }
 
@@ -270,6 +286,12 @@ public final class Runner {
 
     // MARK: checking
 
+    /// Both nemeses' logs in time order (partition first on a tie: it was scheduled first).
+    private var nemesisEvents: [NemesisEvent] {
+        let all = (nemesis?.events ?? []) + (processNemesis?.events ?? [])
+        return all.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
+    }
+
     private func check() -> TestResult {
         let stats = StandardCheckers.stats(history)
         let availability = StandardCheckers.availability(history, requirement: spec.availability)
@@ -290,10 +312,12 @@ public final class Runner {
         }
         checks += [("stats", stats), ("availability", availability), ("net", net),
                    ("workload", workload), ("undeliverable", undeliverable)]
+        let nemesisEvents = self.nemesisEvents
+        if let processNemesis { checks.append(("nemesis", processNemesis.report(allEvents: nemesisEvents))) }
         let validity = Validity.combine(checks.map(\.1.validity))
         let map: JSONValue = .object([("valid?", validity.json)] + checks.map { ($0.0, $0.1.details) })
         return TestResult(spec: spec, workload: model.kind, validity: validity, results: map, history: history,
-                          nemesisEvents: nemesis?.events ?? [], net: cluster.network.stats,
+                          nemesisEvents: nemesisEvents, net: cluster.network.stats,
                           netPerSecond: netPerSecond, traceHash: trace,
                           undeliverable: cluster.messagesToMissingIDs, phases: phases,
                           logs: Array(cluster.logs.lines.prefix(50)))

@@ -87,7 +87,18 @@ public struct TestSpec {
     static func format(_ v: Double) -> String { compactNumber(v) }
 }
 
-/// Maelstrom 0.2.x has one fault: network partitions (reference §5.4).
+/// Maelstrom's faults: network partitions (reference §5.4) and, since July 2026, process kills and
+/// pauses (§5.5). `--nemesis` takes any comma-separated combination.
 public enum NemesisKind: String, Sendable, CaseIterable {
-    case partition
+    case partition, kill, pause
+
+    /// Parses "partition,kill", "none" or "" (no faults); nil on an unknown name.
+    public static func parse(_ list: String) -> Set<NemesisKind>? {
+        var kinds = Set<NemesisKind>()
+        for name in list.split(separator: ",").map({ String($0.filter { !$0.isWhitespace }) }) where name != "none" && !name.isEmpty {
+            guard let kind = NemesisKind(rawValue: name) else { return nil }
+            kinds.insert(kind)
+        }
+        return kinds
+    }
 }

@@ -37,9 +37,27 @@ public final class Cluster {
     public private(set) var rng: SimRandom
     public let logs: LogCollector
     private var nextClientID = 0
+    /// Builds a node's handler: once per node id at the start, and again for every restarted process.
+    private let makeHandler: (_ nodeID: String) -> MessageHandler
+    /// Process faults so far (kills and starts that found a live node, or a dead one, are not counted).
+    public private(set) var faultCounts = FaultCounts()
+    /// Restarted nodes that did not answer their new `init` within 10 s.
+    public private(set) var restartInitFailures: [String] = []
 
-    /// - Parameter makeHandler: builds the handler of each node (called once per node id, in order).
-    public init(_ config: ClusterSettings, makeHandler: (_ nodeID: String) -> MessageHandler) {
+    public struct FaultCounts: Sendable, Equatable {
+        public var kills = 0, starts = 0, pauses = 0, resumes = 0
+        public init(kills: Int = 0, starts: Int = 0, pauses: Int = 0, resumes: Int = 0) {
+            self.kills = kills
+            self.starts = starts
+            self.pauses = pauses
+            self.resumes = resumes
+        }
+    }
+
+    /// - Parameter makeHandler: builds the handler of each node (called once per node id, in order,
+    ///   then once per restart).
+    public init(_ config: ClusterSettings, makeHandler: @escaping (_ nodeID: String) -> MessageHandler) {
+        self.makeHandler = makeHandler
         self.settings = config
         var root = SimRandom(seed: config.seed)
         network = SimNetwork(events: events, latency: config.latency, distribution: config.distribution, rng: root.fork())
@@ -53,13 +71,19 @@ public final class Cluster {
         let collector = logs
         let queue = events
         for id in nodeIDs {
-            let logger = Logger(label: "evnode") { _ in SimLogHandler(collector: collector, events: queue) }
-            let handler = makeHandler(id)
-            let node = SimNode(id: id, network: network, handler: handler,
-                               wallClockOrigin: config.wallClockOrigin, logger: logger)
+            let node = makeProcess(id)
             network.register(node)
             nodes.append(node)
         }
+    }
+
+    /// A fresh process for node `id`: new handler, new `Node`, nothing from before.
+    private func makeProcess(_ id: String) -> SimNode {
+        let collector = logs
+        let queue = events
+        let logger = Logger(label: "evnode") { _ in SimLogHandler(collector: collector, events: queue) }
+        return SimNode(id: id, network: network, handler: makeHandler(id),
+                       wallClockOrigin: settings.wallClockOrigin, logger: logger)
     }
 
     public var now: Micros { events.now }
@@ -79,13 +103,74 @@ public final class Cluster {
         var answered = Set<String>()
         for id in nodeIDs {
             let client = newClient()
-            let body: JSONValue = ["type": "init", "node_id": .string(id), "node_ids": .array(nodeIDs.map { .string($0) })]
-            client.call(id, body, timeout: .ms(10_000)) { reply in
+            client.call(id, initBody(id), timeout: .ms(10_000)) { reply in
                 if reply?["type"] == "init_ok" { answered.insert(id) }
             }
         }
         events.run(until: now + .ms(10_000), while: { answered.count < nodeIDs.count })
         return nodeIDs.filter { !answered.contains($0) }
+    }
+
+    /// The `init` body the harness sends node `id`.
+    private func initBody(_ id: String) -> JSONValue {
+        ["type": "init", "node_id": .string(id), "node_ids": .array(nodeIDs.map { .string($0) })]
+    }
+
+    // MARK: process faults (reference §5.5)
+
+    public func isAlive(_ id: String) -> Bool { node(id).isAlive }
+    public func isPaused(_ id: String) -> Bool { node(id).isPaused }
+
+    /// SIGKILL of node `id`'s process: its state and timers are gone, and what is sent to it until
+    /// `start` is never delivered. Returns false if it was already dead.
+    @discardableResult
+    public func kill(_ id: String) -> Bool {
+        let process = node(id)
+        guard process.isAlive else { return false }
+        process.kill()
+        network.kill(id)
+        faultCounts.kills += 1
+        return true
+    }
+
+    /// Launches a fresh process for a dead node and sends it `init` again (same `node_id` and
+    /// `node_ids`) from a harness client, as at the start of the test; `initialized` runs when its
+    /// `init_ok` arrives (true) or after 10 s without one (false). Does nothing to a live node
+    /// (returns false and never calls `initialized`).
+    @discardableResult
+    public func start(_ id: String, initialized: ((Bool) -> Void)? = nil) -> Bool {
+        guard let index = nodeIDs.firstIndex(of: id), !nodes[index].isAlive else { return false }
+        let process = makeProcess(id)
+        nodes[index] = process
+        network.revive(process)
+        faultCounts.starts += 1
+        newClient().call(id, initBody(id), timeout: .ms(10_000)) { [weak self] reply in
+            let ok = reply?["type"] == "init_ok"
+            if !ok { self?.restartInitFailures.append(id) }
+            initialized?(ok)
+        }
+        return true
+    }
+
+    /// SIGSTOP: no handler or timer runs; messages keep arriving and wait. False if dead or paused.
+    @discardableResult
+    public func pause(_ id: String) -> Bool {
+        let process = node(id)
+        guard process.isAlive, !process.isPaused else { return false }
+        process.pause()
+        faultCounts.pauses += 1
+        return true
+    }
+
+    /// SIGCONT: the backlog and the overdue timers run now (see `SimNode.resume`). False if the
+    /// node was not paused.
+    @discardableResult
+    public func resume(_ id: String) -> Bool {
+        let process = node(id)
+        guard process.isAlive, process.isPaused else { return false }
+        faultCounts.resumes += 1
+        process.resume()
+        return true
     }
 
     /// Advances virtual time by `duration`, running everything due.

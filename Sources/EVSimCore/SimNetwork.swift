@@ -53,9 +53,12 @@ public final class SimNetwork {
         public init(receiver: String, sender: String) { self.receiver = receiver; self.sender = sender }
     }
 
+    /// One receiver's queue and delivery thread. A killed process's inbox stays registered but
+    /// dead: what is sent to it piles up and is never delivered; `revive` gives the id a fresh one.
     private final class Inbox {
         var queue = Heap<Scheduled<SimMessage>>()
         var busy = false
+        var dead = false
     }
 
     public init(events: EventQueue, latency: Micros = 0, distribution: LatencyDistribution = .constant, rng: SimRandom) {
@@ -77,6 +80,23 @@ public final class SimNetwork {
 
     public func isRegistered(_ id: String) -> Bool { endpoints[id] != nil }
 
+    /// A killed process (reference §5.5): the id stays registered, so sending to it is not an
+    /// invalid destination, but nothing queued for it or sent to it later is ever delivered,
+    /// including a message its delivery thread was already sleeping on.
+    public func kill(_ id: String) {
+        inboxes[id]?.dead = true
+    }
+
+    /// A fresh process under an existing id: a new endpoint with a new, empty inbox (what piled up
+    /// in the old one is lost).
+    public func revive(_ endpoint: Endpoint) {
+        precondition(endpoints[endpoint.id] != nil, "\(endpoint.id) was never registered")
+        register(endpoint)
+    }
+
+    /// Messages waiting in an id's inbox (for a dead id: everything sent since it was killed).
+    public func queuedCount(_ id: String) -> Int { inboxes[id]?.queue.count ?? 0 }
+
     public static func isClient(_ id: String) -> Bool { id.utf8.first == UInt8(ascii: "c") }
 
     /// Sends one line (a complete JSON envelope, newline optional).
@@ -95,7 +115,7 @@ public final class SimNetwork {
             return
         }
         inbox.queue.insert(Scheduled(time: message.deadline, seq: message.id, payload: message))
-        if !inbox.busy {
+        if !inbox.busy, !inbox.dead {
             inbox.busy = true
             events.schedule(at: events.now) { [weak self] in self?.take(dest) }
         }
@@ -109,18 +129,24 @@ public final class SimNetwork {
     /// The receiver's delivery thread takes its earliest message and sleeps until its deadline.
     private func take(_ receiver: String) {
         guard let inbox = inboxes[receiver] else { return }
-        while let next = inbox.queue.popMin()?.payload {
+        take(receiver, inbox)
+    }
+
+    private func take(_ receiver: String, _ inbox: Inbox) {
+        while !inbox.dead, let next = inbox.queue.popMin()?.payload {
             if blocked.contains(Pair(receiver: receiver, sender: next.src)) {
                 stats.dropped += 1
                 continue
             }
             events.schedule(at: next.deadline) { [weak self] in
                 guard let self else { return }
+                // The process this thread fed was killed (and maybe replaced) while it slept.
+                guard !inbox.dead, self.inboxes[receiver] === inbox else { return }
                 if let endpoint = self.endpoints[receiver] {
                     self.stats.recordReceive(clientTraffic: Self.isClient(next.src) || Self.isClient(next.dest))
                     endpoint.deliver(next)
                 }
-                self.take(receiver)
+                self.take(receiver, inbox)
             }
             return
         }

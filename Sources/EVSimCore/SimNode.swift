@@ -2,7 +2,8 @@ import EVCore
 import Logging
 
 /// A node process in the simulator: the real `Node` running a handler, with the virtual clock and
-/// network as its transport.
+/// network as its transport. One SimNode is one process: a kill ends it for good (`Cluster.start`
+/// builds a new one under the same id); a pause stops it until `resume`.
 public final class SimNode: Transport, Endpoint {
     public let id: String
     /// Whatever handler the cluster was built with (evnode's `Router` in the model layer).
@@ -12,6 +13,15 @@ public final class SimNode: Transport, Endpoint {
     private var events: EventQueue { network.events }
     private let wallClockOrigin: Micros
     private var wakeAt: Micros?
+
+    /// False once killed: no handler or timer of this process ever runs again.
+    public private(set) var isAlive = true
+    /// SIGSTOP'd: messages wait in `backlog` and timers wait until `resume`.
+    public private(set) var isPaused = false
+    /// Messages that reached the process's stdin while it was paused, with their arrival time.
+    private var backlog: [(arrivedAt: Micros, message: SimMessage)] = []
+    /// Messages delivered to the handler and timer batches run, for tests of the fault model.
+    public private(set) var delivered = 0, timerRuns = 0
 
     public init(id: String, network: SimNetwork, handler: MessageHandler, wallClockOrigin: Micros, logger: Logger) {
         self.id = id
@@ -24,26 +34,81 @@ public final class SimNode: Transport, Endpoint {
     }
 
     public var now: Micros { events.now }
+    /// Global virtual time past the origin: a later process of the same node always reads a later
+    /// wall clock than its predecessor did (evnode uses it as the incarnation).
     public var wallClock: Micros { wallClockOrigin + events.now }
 
     public func transmit(dest: String, line: UnsafeRawBufferPointer) {
+        guard isAlive else { return }
         network.send(from: id, to: dest, line: line)
     }
 
     public func deliver(_ message: SimMessage) {
+        guard isAlive else { return }
+        if isPaused { return backlog.append((events.now, message)) }
+        delivered += 1
         message.line.withUnsafeBytes { node.receive(line: $0) }
     }
 
     /// Keeps one wake-up event scheduled at the node's earliest timer deadline.
     public func timersChanged() {
-        guard let deadline = node.nextDeadline else { return }
+        guard isAlive, !isPaused, let deadline = node.nextDeadline else { return }
         if let wakeAt, wakeAt <= deadline { return }
         wakeAt = deadline
         events.schedule(at: deadline) { [weak self] in
             guard let self, self.wakeAt == deadline else { return } // superseded by an earlier wake-up
             self.wakeAt = nil
+            guard self.isAlive, !self.isPaused else { return } // resume re-arms
+            self.timerRuns += 1
             self.node.fireTimers()
             self.timersChanged()
         }
     }
+
+    // MARK: process faults (reference §5.5)
+
+    /// SIGKILL: the process and its state are gone. Its pending timers never fire; the network
+    /// keeps the id but never delivers to it again (`SimNetwork.kill`).
+    func kill() {
+        guard isAlive else { return }
+        isAlive = false
+        isPaused = false
+        backlog.removeAll()
+        wakeAt = nil
+        node = nil // drops the Node, its timers and (with this object) the handler
+    }
+
+    /// SIGSTOP: nothing of the process runs until `resume`.
+    func pause() {
+        guard isAlive else { return }
+        isPaused = true
+        wakeAt = nil // a wake-up that comes due while paused does nothing
+    }
+
+    /// SIGCONT at the current virtual time: the process wakes with a full stdin pipe and overdue
+    /// timers, its clock already at `now`. The backlog and the overdue timers run in the order of
+    /// their virtual times (arrival, deadline); overdue timers run as one batch at the earliest
+    /// overdue deadline, as one event-loop iteration runs every expired timer (`Node.fireTimers`).
+    /// On a tie a message goes first: it was in the pipe when the timer came due.
+    func resume() {
+        guard isAlive, isPaused else { return }
+        isPaused = false
+        var pending = backlog[...]
+        backlog.removeAll()
+        while isAlive {
+            let due = node.nextDeadline.flatMap { $0 <= now ? $0 : nil }
+            if let due, pending.first.map({ due < $0.arrivedAt }) ?? true {
+                timerRuns += 1
+                node.fireTimers()
+                continue
+            }
+            guard let next = pending.popFirst() else { break }
+            delivered += 1
+            next.message.line.withUnsafeBytes { node.receive(line: $0) }
+        }
+        timersChanged()
+    }
+
+    /// Messages waiting in the stdin of a paused process.
+    public var backlogCount: Int { backlog.count }
 }

@@ -20,19 +20,23 @@ struct EvSim: ParsableCommand {
           evsim 1 2 3b
           evsim 3d --seeds 5
           evsim all --quiet
+          evsim faults                  (kill/pause figures: 20 seeds per challenge × mode)
+          evsim faults 3b 6c --seeds 5  (only these challenges)
         Results go to OUT/<challenge>/ (results.json, summary.txt, .tsv data, .png plots); `all` also runs
         the challenges' declared sweeps (3d's hub flush trade-off) and so rewrites results/ exactly.
         The exit status is non-zero if any run was invalid or missed a goal.
         """)
 
-    @Argument(help: "Challenges to run (see `evsim list`), `all`, or `list`.")
+    @Argument(help: "Challenges to run (see `evsim list`), `all`, `list`, or `faults` (optionally followed by challenges).")
     var challenges: [String]
 
     @Option(help: "Seed of the (first) run; the same seed replays a run exactly.")
     var seed: UInt64 = 1
 
-    @Option(help: "Run this many seeds: seed, seed+1, …; the worst run's results are written.")
-    var seeds: Int = 1
+    @Option(name: .customLong("seeds"), help: "Run this many seeds: seed, seed+1, …; the worst run's results are written (`faults`: 20 by default).")
+    var seedOption: Int?
+
+    private var seeds: Int { seedOption ?? 1 }
 
     @Option(help: "Directory for results/<challenge>/.")
     var out: String = "results"
@@ -52,7 +56,7 @@ struct EvSim: ParsableCommand {
     @Option(help: "Override --latency (ms between nodes).")
     var latency: Int64?
 
-    @Option(help: "Override --nemesis: partition or none.")
+    @Option(help: "Override --nemesis: a comma-separated combination of partition, kill and pause, or none.")
     var nemesis: String?
 
     @Option(help: "Override --nemesis-interval (seconds).")
@@ -60,6 +64,9 @@ struct EvSim: ParsableCommand {
 
     @Option(help: "Override --topology for broadcast: grid, line, total, tree, tree2, tree3, tree4.")
     var topology: String?
+
+    @Flag(help: "Run the nodes in durable mode (evnode --durable): every acknowledged write is also stored in lin-kv.")
+    var durable = false
 
     @Flag(help: "With `list`: print only the `maelstrom test` command lines (what scripts/maelstrom-all.sh runs).")
     var maelstromCommands = false
@@ -75,6 +82,7 @@ struct EvSim: ParsableCommand {
 
     private var hasOverrides: Bool {
         timeLimit != nil || rate != nil || latency != nil || nemesis != nil || nemesisInterval != nil || topology != nil
+            || durable
     }
 
     /// The overrides as they must be repeated in a replay command.
@@ -86,6 +94,7 @@ struct EvSim: ParsableCommand {
         if let nemesis { parts.append("--nemesis \(nemesis)") }
         if let nemesisInterval { parts.append("--nemesis-interval \(nemesisInterval)") }
         if let topology { parts.append("--topology \(topology)") }
+        if durable { parts.append("--durable") }
         return parts.map { " " + $0 }.joined()
     }
 
@@ -94,8 +103,9 @@ struct EvSim: ParsableCommand {
         if let timeLimit { spec.timeLimit = timeLimit }
         if let rate { spec.rate = rate }
         if let latency { spec.latencyMS = latency }
-        if let nemesis { spec.nemesis = nemesis == "none" ? [] : [.partition] }
+        if let nemesis, let kinds = NemesisKind.parse(nemesis) { spec.nemesis = kinds }
         if let nemesisInterval { spec.nemesisInterval = nemesisInterval }
+        if durable { spec.workloads.durability.enabled = true }
         if let name = topology, let t = Topology(name: name), workload == .broadcast {
             spec.topology = t
             spec.makeModel = { BroadcastModel(topology: t) }
@@ -103,20 +113,21 @@ struct EvSim: ParsableCommand {
     }
 
     func validate() throws {
-        guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
-        if let nemesis, nemesis != "none", NemesisKind(rawValue: nemesis) == nil {
-            throw ValidationError("--nemesis must be partition or none")
+        guard seedOption ?? 1 >= 1 else { throw ValidationError("--seeds must be at least 1") }
+        if let nemesis, NemesisKind.parse(nemesis) == nil {
+            throw ValidationError("--nemesis must be a comma-separated combination of partition, kill and pause, or none")
         }
         if let topology, Topology(name: topology) == nil {
             throw ValidationError("unknown topology '\(topology)'")
         }
-        for name in challenges where name != "all" && name != "list" && Challenges.named(name) == nil {
+        for name in challenges where name != "all" && name != "list" && name != "faults" && Challenges.named(name) == nil {
             throw ValidationError("unknown challenge '\(name)'; known: \(Challenges.all.map(\.name).joined(separator: " "))")
         }
     }
 
     func run() throws {
         if challenges == ["list"] { return list() }
+        if challenges.first == "faults" { return try runFaultFigures() }
         if maelstromCommands || readmeTable { throw ValidationError("--maelstrom-commands and --readme-table go with `list`") }
         var selected: [Challenge] = []
         for name in challenges where name != "list" {
@@ -175,6 +186,32 @@ struct EvSim: ParsableCommand {
         if case .skipped(let why) = outcome, !noPlots { print("note: \(why)") }
         print("Results in \(directory.path)/tradeoff.tsv")
         return rows
+    }
+
+    /// `evsim faults`: every case of `FaultFigures.cases` (or those of the named challenges), 20
+    /// seeds each unless --seeds says otherwise; prints a line per run and the table, writes
+    /// OUT/faults/faults.tsv (per seed) and faults.md (the table). Exit status 0: these are figures.
+    private func runFaultFigures() throws {
+        let only = Set(challenges.dropFirst())
+        let cases = FaultFigures.cases.filter { only.isEmpty || only.contains($0.challenge.name) }
+        let count = seedOption ?? 20
+        var rows: [FaultFigures.Row] = []
+        for c in cases {
+            for k in 0..<count {
+                let result = c.challenge.run(seed: seed &+ UInt64(k)) { c.adjust(&$0) }
+                let row = FaultFigures.measure(result, case: c)
+                rows.append(row)
+                if !quiet { print(FaultFigures.tsvLine(row)) }
+            }
+            if quiet { print(FaultFigures.table(rows.filter { $0.name == c.name }).split(separator: "\n").last.map(String.init) ?? "") }
+        }
+        let table = FaultFigures.table(rows)
+        print(table, terminator: "")
+        let directory = URL(fileURLWithPath: out).appendingPathComponent("faults")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FaultFigures.tsv(rows).write(to: directory.appendingPathComponent("faults.tsv"), atomically: true, encoding: .utf8)
+        try table.write(to: directory.appendingPathComponent("faults.md"), atomically: true, encoding: .utf8)
+        print("Per-seed figures in \(directory.path)/faults.tsv, table in faults.md")
     }
 
     private func list() {
