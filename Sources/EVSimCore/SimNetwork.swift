@@ -97,7 +97,10 @@ public final class SimNetwork {
     /// Messages waiting in an id's inbox (for a dead id: everything sent since it was killed).
     public func queuedCount(_ id: String) -> Int { inboxes[id]?.queue.count ?? 0 }
 
-    public static func isClient(_ id: String) -> Bool { id.utf8.first == UInt8(ascii: "c") }
+    public static func isClient(_ id: String) -> Bool { isClientID(id) }
+
+    /// Maelstrom's services: never partitioned, killed or paused.
+    public static let services: Set<String> = ["lin-kv", "seq-kv", "lww-kv", "lin-tso"]
 
     /// Sends one line (a complete JSON envelope, newline optional).
     public func send(from src: String, to dest: String, line: UnsafeRawBufferPointer) {
@@ -109,6 +112,7 @@ public final class SimNetwork {
         let message = SimMessage(id: nextMessageID, src: src, dest: dest, line: bytes, sentAt: events.now,
                                  deadline: events.now + delay)
         stats.recordSend(clientTraffic: clientTraffic)
+        if !clientTraffic && !Self.services.contains(src) && !Self.services.contains(dest) { stats.nodeToNodeSends += 1 }
         onSend?(message)
         guard let inbox = inboxes[dest] else {
             undeliverable.append(message)
@@ -185,6 +189,8 @@ public struct NetStats: Sendable, Equatable {
     public var clientSends = 0, clientReceives = 0
     public var serverSends = 0, serverReceives = 0
     public var dropped = 0
+    /// Server sends between two nodes (not to or from a service): the coordination a design needs.
+    public var nodeToNodeSends = 0
 
     public var allSends: Int { clientSends + serverSends }
     public var allReceives: Int { clientReceives + serverReceives }

@@ -68,6 +68,9 @@ public final class Broadcast: Workload {
         }
     }
 
+
+    /// A restarted process: greet every peer, so each notices the new incarnation and resends.
+    public func rejoin() { links.startHandshake() }
     private func broadcast(_ m: Message) throws {
         let req = try m.requireRequest()
         let value = try m.int("message")

@@ -69,6 +69,9 @@ public final class GCounter: Workload {
     /// The counter's value as this node knows it.
     public var value: Int { counts.values.reduce(0) { $0 &+ $1.value } }
 
+
+    /// A restarted process: greet every peer, so each notices the new incarnation and resends.
+    public func rejoin() { links.startHandshake() }
     private func add(_ m: Message) throws {
         let req = try m.requireRequest()
         let delta = try m.int("delta")

@@ -7,6 +7,14 @@ import EVCore
 /// (in `WorkloadKind` order) that is active; if none is, to the first that may open on it.
 /// A handler's thrown `ProtocolError` becomes the error reply; it is logged once per sender, type
 /// and code (then at debug level), so a flood of bad messages cannot flood stderr.
+///
+/// Restarts (docs/faults.md): a process started after a kill gets only `init`, not the messages
+/// that told its predecessor its workload. So the first node writes its workload's name to lin-kv
+/// (`evnode/workload`) when the workload starts, and every node reads it at init: found means this
+/// process replaces an earlier one, which starts the workload at once and announces itself to its
+/// peers (`Workload.rejoin`). Until the read is answered, a `read` (ambiguous between broadcast and
+/// g-counter) is refused with error 11. Cost: one lin-kv round trip per node per start, and one
+/// write per cluster.
 public final class Router: MessageHandler {
     public let forced: WorkloadKind?
     public let config: WorkloadConfig
@@ -19,6 +27,9 @@ public final class Router: MessageHandler {
     /// besides the type.
     private var lastRoute: BoundRoute?
     private var logged: Set<String> = []
+    private var registry = Registry.unread
+    private enum Registry { case unread, reading, missing, found }
+    static let registryKey: JSONValue = "evnode/workload"
 
     /// A route with its workload, kept as one object so the fast path retains one reference.
     private final class BoundRoute {
@@ -56,6 +67,33 @@ public final class Router: MessageHandler {
         peers = Set(node.peers)
         active.removeAll() // a re-init starts from scratch
         lastRoute = nil
+        registry = .reading
+        node.after(0) { [weak self] in self?.readRegistry() } // after init_ok
+    }
+
+    private func readRegistry() {
+        KVClient(node: node, service: KVClient.linKV).read(Self.registryKey) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .ok(let value):
+                self.registry = .found
+                guard let kind = self.forced ?? value?.string.flatMap(WorkloadKind.init(rawValue:)) else { return }
+                self.node.logger.notice("\(kind.rawValue) ran here before this process: rejoining")
+                self.workload(kind).rejoin()
+            case .error(let code, _) where code == ErrorCode.keyDoesNotExist.rawValue:
+                self.registry = .missing
+                if let first = self.active.keys.first { self.writeRegistry(first) }
+            default:
+                self.registry = .missing // unknown: behave as a fresh cluster
+            }
+        }
+    }
+
+    /// The first node names the cluster's workload, once, for processes started after a kill.
+    private func writeRegistry(_ kind: WorkloadKind) {
+        guard registry == .missing, node.id == node.nodeIDs.first else { return }
+        registry = .found
+        KVClient(node: node, service: KVClient.linKV).write(Self.registryKey, .string(kind.rawValue)) { _ in }
     }
 
     public func handle(_ message: Message, node: Node) {
@@ -65,7 +103,11 @@ public final class Router: MessageHandler {
         }
         self.node = node
         guard let route = route(for: message.type) else {
-            fail(message, .notSupported("unsupported message type '\(message.type)'"))
+            if forced == nil && registry == .reading && (Self.table[message.type]?.count ?? 0) > 1 {
+                fail(message, ProtocolError(.temporarilyUnavailable, "\(message.type): workload not known yet"))
+            } else {
+                fail(message, .notSupported("unsupported message type '\(message.type)'"))
+            }
             return
         }
         let bound = BoundRoute(type: message.type, route: route, workload: workload(route.kind))
@@ -104,12 +146,16 @@ public final class Router: MessageHandler {
         let w = make(node, config)
         active[kind] = w
         lastRoute = nil
+        writeRegistry(kind)
         return w
     }
 
     private func route(for type: String) -> AnyRoute? {
         guard let candidates = Self.table[type] else { return nil }
         if let forced { return candidates.first { $0.kind == forced } }
-        return candidates.first { active[$0.kind] != nil } ?? candidates.first { $0.opens }
+        if let open = candidates.first(where: { active[$0.kind] != nil }) { return open }
+        // Ambiguous with nothing active: a restarted process learns its workload from lin-kv first.
+        if candidates.count > 1 && registry == .reading { return nil }
+        return candidates.first { $0.opens }
     }
 }

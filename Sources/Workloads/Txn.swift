@@ -107,6 +107,9 @@ public final class Txn: Workload {
         case write(key: JSONValue, value: JSONValue)
     }
 
+
+    /// A restarted process: greet every peer, so each notices the new incarnation and resends.
+    public func rejoin() { links.startHandshake() }
     private func transact(_ m: Message) throws {
         let req = try m.requireRequest()
         let ops = try Self.parse(m.body["txn"])

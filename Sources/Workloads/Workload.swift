@@ -7,6 +7,13 @@ public protocol Workload: AnyObject {
     /// The message types this workload serves and what each does.
     static var handlers: Handlers<Self> { get }
     init(node: Node, config: WorkloadConfig)
+    /// This process replaces one that ran the workload before (it was killed and started again):
+    /// announce it to the peers, so they resend what it lost.
+    func rejoin()
+}
+
+public extension Workload {
+    func rejoin() {}
 }
 
 /// The workloads of the Gossip Glomers challenges. Adding one: its file, and a case here.

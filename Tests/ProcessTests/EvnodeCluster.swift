@@ -4,7 +4,7 @@ import XCTest
 
 /// Several `evnode` processes wired together like a Maelstrom network without latency or faults.
 /// Every stdout line whose `dest` is another node of the cluster is written to that node's stdin;
-/// lines to `seq-kv` are answered by a small in-memory `SeqKV`; lines to clients (`c…`) stay in
+/// lines to kv services are answered from one shared `ServiceKV`; lines to clients (`c…`) stay in
 /// the sender's `messages`, where `call` waits for them. The router forwards by `dest` alone and
 /// never reads peer bodies, so tests built on it do not depend on the peer wire format.
 final class EvnodeCluster: @unchecked Sendable {
@@ -17,7 +17,8 @@ final class EvnodeCluster: @unchecked Sendable {
     private var unroutable: [String] = []
     private var nextMsgID = 1
 
-    let kv = SeqKV()
+    /// The cluster's services, shared by every process.
+    let kv = ServiceKV()
     private let arguments: [String]
 
     /// Starts `count` nodes n0, n1, ... (not yet initialized).
@@ -28,7 +29,7 @@ final class EvnodeCluster: @unchecked Sendable {
     }
 
     private func spawn(_ id: String) throws -> EvnodeProcess {
-        try EvnodeProcess(arguments: arguments) { [weak self] line, value in self?.route(line, value, from: id) }
+        try EvnodeProcess(arguments: arguments, services: kv) { [weak self] line, value in self?.route(line, value, from: id) }
     }
 
     /// Maelstrom's kill and start: SIGKILLs node `id`, starts a fresh process in its place and
@@ -106,11 +107,11 @@ final class EvnodeCluster: @unchecked Sendable {
 
     private func route(_ line: String, _ value: JSONValue?, from src: String) {
         guard let dest = value?["dest"]?.string else { return record(unroutable: line) }
-        let (node, sender) = delivered.withLock { (nodes[dest], nodes[src]) }
+        let node = delivered.withLock { nodes[dest] }
         if let node {
             node.send(line)
-        } else if dest == SeqKV.name, let body = value?["body"] {
-            sender?.send(kv.reply(to: body, from: src).text)
+        } else if ServiceKV.names.contains(dest) {
+            // Answered by the sending process's harness (`EvnodeProcess`, shared `kv`).
         } else if isClientID(dest) {
             return // a reply: it stays in the sender's output, where the test looks for it
         } else {
@@ -125,22 +126,26 @@ final class EvnodeCluster: @unchecked Sendable {
     }
 }
 
-/// A minimal seq-kv (protocol reference §10): read, write and cas on one map, answered at once.
-/// It is linearizable, which is a legal (the strongest) behaviour of seq-kv.
-final class SeqKV: @unchecked Sendable {
-    static let name = "seq-kv"
+/// Maelstrom's kv services for process tests (protocol reference §10): read, write and cas, one map
+/// per service, answered at once. Linearizable, which is legal for every one of them.
+final class ServiceKV: @unchecked Sendable {
+    static let names: Set<String> = ["lin-kv", "seq-kv", "lww-kv"]
     private let lock = NSLock()
-    private var values: [String: JSONValue] = [:] // by the key's JSON text, so 1 and "1" differ
+    private var values: [String: [String: JSONValue]] = [:] // service → key's JSON text → value
+    private(set) var requests = 0
 
-    /// The full reply envelope for a request `body` from node `src`.
-    func reply(to body: JSONValue, from src: String) -> JSONValue {
-        let answer: JSONValue = lock.withLock { self.answer(body) }
+    /// The full reply envelope for a request `body` from node `src` to `service`.
+    func reply(to body: JSONValue, from src: String, service: String) -> JSONValue {
+        let answer: JSONValue = lock.withLock {
+            requests += 1
+            return self.answer(body, &values[service, default: [:]])
+        }
         var members = answer.members!
         if let msgID = body["msg_id"] { members.append(("in_reply_to", msgID)) }
-        return .object([("src", .string(Self.name)), ("dest", .string(src)), ("body", .object(members))])
+        return .object([("src", .string(service)), ("dest", .string(src)), ("body", .object(members))])
     }
 
-    private func answer(_ body: JSONValue) -> JSONValue {
+    private func answer(_ body: JSONValue, _ values: inout [String: JSONValue]) -> JSONValue {
         guard let key = body["key"]?.text else { return error(12, "missing key") }
         switch body["type"]?.string {
         case "read":
@@ -160,7 +165,7 @@ final class SeqKV: @unchecked Sendable {
             values[key] = to
             return ["type": "cas_ok"]
         default:
-            return error(10, "seq-kv does not support \(body["type"]?.text ?? "a missing type")")
+            return error(10, "not supported: \(body["type"]?.text ?? "a missing type")")
         }
     }
 

@@ -20,11 +20,16 @@ final class EvnodeProcess: @unchecked Sendable {
     private var parsed: [JSONValue] = [] // the lines that are JSON, in order
     private var errData = Data()
     private var stdoutEOF = false, stderrEOF = false, exited = false
+    /// Lines to Maelstrom's kv services: answered by `services`, kept out of `outputLines`.
+    private var serviceRequests: [JSONValue] = []
+    private let services: ServiceKV
 
     /// Writes go through one serial queue so a caller (or the cluster router, which forwards from a
     /// pipe-reader thread) never blocks on a full pipe, and the writes reach the node in call order.
     private let writer = DispatchQueue(label: "evnode-process.stdin")
     private var inputClosed = false // only touched on `writer`
+    private var midLine = false // the last write did not end a line (only on `writer`)
+    private var deferredServiceReplies: [Data] = [] // only on `writer`
 
     /// Ignoring SIGPIPE turns a write to a node that already exited into an error we drop,
     /// instead of a signal that kills the test runner.
@@ -48,8 +53,13 @@ final class EvnodeProcess: @unchecked Sendable {
 
     /// Starts the binary. `onLine` is called with every complete stdout line (and its parse, nil if
     /// it is not JSON), in order, on a pipe-reader thread; the line is already in `outputLines`.
-    init(arguments: [String] = [], onLine: ((String, JSONValue?) -> Void)? = nil) throws {
+    /// Lines to a kv service (lin-kv, seq-kv, lww-kv) are answered from `services`, as Maelstrom
+    /// would, and kept apart (`serviceLines`), so `outputLines` holds what the node says to clients
+    /// and peers.
+    init(arguments: [String] = [], services: ServiceKV = ServiceKV(),
+         onLine: ((String, JSONValue?) -> Void)? = nil) throws {
         _ = Self.ignoreSIGPIPE
+        self.services = services
         process.executableURL = Self.binaryURL
         process.arguments = arguments
         process.standardInput = stdin
@@ -61,7 +71,12 @@ final class EvnodeProcess: @unchecked Sendable {
         // stopped firing with data left in the pipe once the child had exited, on Linux.)
         Self.startReader(stdout.fileHandleForReading.fileDescriptor, name: "evnode-stdout") { [weak self] chunk in
             guard let self else { return }
-            for (line, value) in self.receiveStdout(chunk) { onLine?(line, value) }
+            for (line, value) in self.receiveStdout(chunk) {
+                if let dest = value?["dest"]?.string, ServiceKV.names.contains(dest), let body = value?["body"] {
+                    self.sendServiceReply(self.services.reply(to: body, from: value?["src"]?.string ?? "", service: dest).text)
+                }
+                onLine?(line, value)
+            }
         }
         Self.startReader(stderr.fileHandleForReading.fileDescriptor, name: "evnode-stderr") { [weak self] chunk in
             guard let self else { return }
@@ -80,6 +95,20 @@ final class EvnodeProcess: @unchecked Sendable {
         writer.async { [self] in
             guard !inputClosed else { return }
             try? stdin.fileHandleForWriting.write(contentsOf: data) // fails only if the node is gone
+            midLine = data.last.map { $0 != 0x0A } ?? midLine
+            if !midLine {
+                for line in deferredServiceReplies { try? stdin.fileHandleForWriting.write(contentsOf: line) }
+                deferredServiceReplies.removeAll()
+            }
+        }
+    }
+
+    /// A service's reply, written between whole lines: a test may be writing a line in pieces.
+    private func sendServiceReply(_ line: String) {
+        let data = Data((line + "\n").utf8)
+        writer.async { [self] in
+            guard !inputClosed else { return }
+            if midLine { deferredServiceReplies.append(data) } else { try? stdin.fileHandleForWriting.write(contentsOf: data) }
         }
     }
 
@@ -134,6 +163,9 @@ final class EvnodeProcess: @unchecked Sendable {
             isClientID($0["dest"]?.string ?? "") && $0["body"]?["in_reply_to"]?.int == msgID
         }?["body"]
     }
+
+    /// What the node sent to kv services (answered by the harness), in order.
+    var serviceLines: [JSONValue] { update { serviceRequests } }
 
     /// Waits until stderr holds `text`; returns the stderr text then, nil on timeout.
     func waitForStderr(containing text: String, timeout: TimeInterval = 10) -> String? {
@@ -193,6 +225,11 @@ final class EvnodeProcess: @unchecked Sendable {
                 let line = String(decoding: pendingOut[pendingOut.startIndex..<nl], as: UTF8.self)
                 pendingOut.removeSubrange(pendingOut.startIndex...nl)
                 let value = JSONValue(parsing: line)
+                if let dest = value?["dest"]?.string, ServiceKV.names.contains(dest) {
+                    serviceRequests.append(value!)
+                    complete.append((line, value))
+                    continue
+                }
                 lines.append(line)
                 if let value { parsed.append(value) }
                 complete.append((line, value))

@@ -40,7 +40,8 @@ final class HardeningProcessTests: XCTestCase {
 
         let out = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let lines = out.split(separator: 0x0A)
+        // The workload registry read (docs/faults.md) goes to lin-kv, which nobody answers here.
+        let lines = out.split(separator: 0x0A).filter { !String(decoding: $0, as: UTF8.self).contains(#""dest":"lin-kv""#) }
         XCTAssertEqual(lines.count, count + 1, "every request answered")
         for (i, line) in lines.enumerated().dropFirst() where i % 997 == 0 || i == count {
             XCTAssertTrue(String(decoding: line, as: UTF8.self).contains("\"in_reply_to\":\(i),"), "reply \(i) out of order")

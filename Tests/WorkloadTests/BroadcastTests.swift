@@ -68,7 +68,7 @@ final class BroadcastTests: XCTestCase {
         XCTAssertEqual(read?["type"], "read_ok")
         XCTAssertEqual(read?["messages"], [5, 3, 9], "each value once")
         cluster.run(for: .seconds(5))
-        XCTAssertEqual(cluster.network.stats.serverSends, 0)
+        XCTAssertEqual(cluster.network.stats.nodeToNodeSends, 0)
     }
 
     func testMalformedBroadcastIsRejectedAndTheNodeKeepsServing() {
@@ -154,7 +154,7 @@ final class BroadcastTests: XCTestCase {
         let r = run("3a", seed: 1)
         XCTAssertEqual(r.result.validity, .valid)
         XCTAssertTrue(r.result.passed)
-        XCTAssertEqual(r.result.net.serverSends, 0)
+        XCTAssertLessThanOrEqual(r.result.net.serverSends, 4, "only the workload registry (docs/faults.md)")
         XCTAssertGreaterThan(r.int("stable-count") ?? 0, 50)
     }
 

@@ -66,7 +66,7 @@ final class EchoUniqueIDsTests: XCTestCase {
         XCTAssertEqual(answered, 5 * perNode)
         XCTAssertEqual(errors, 0)
         XCTAssertEqual(ids.count, 5 * perNode, "every id distinct")
-        XCTAssertEqual(cluster.network.stats.serverSends, 0, "no coordination messages at all")
+        XCTAssertEqual(cluster.network.stats.nodeToNodeSends, 0, "no coordination messages at all")
     }
 
     /// A whole-cluster restart (new processes, later wall clock) never reissues an earlier id.

@@ -26,8 +26,41 @@ final class RouterRouteCacheTests: XCTestCase {
         return transport.bodies.count > before ? transport.bodies.last : nil
     }
 
-    private func initNode() {
+    /// Init, then lin-kv answers the workload registry read: `registered` names the workload an
+    /// earlier process of this node ran (nil: a fresh cluster).
+    private func initNode(registered: String? = nil) {
         send(#""type":"init","node_id":"n0","node_ids":["n0"]"#)
+        transport.advance(to: transport.now, node) // the registry read goes out after init_ok
+        let read = transport.messages.last { $0["dest"] == "lin-kv" }
+        XCTAssertEqual(read?["body"]?["key"], "evnode/workload")
+        let id = read?["body"]?["msg_id"]?.int ?? -1
+        if let registered {
+            node.receive(#"{"src":"lin-kv","dest":"n0","body":{"type":"read_ok","in_reply_to":\#(id),"value":"\#(registered)"}}"#)
+        } else {
+            node.receive(#"{"src":"lin-kv","dest":"n0","body":{"type":"error","code":20,"text":"not found","in_reply_to":\#(id)}}"#)
+        }
+    }
+
+    func testAnAmbiguousReadWaitsForTheRegistryAndARestartedNodeKnowsItsWorkload() {
+        send(#""type":"init","node_id":"n0","node_ids":["n0"]"#)
+        XCTAssertEqual(send(#""type":"read""#)?["code"], 11, "broadcast's or g-counter's? not known yet")
+        XCTAssertEqual(send(#""type":"echo","echo":1"#)?["type"], "echo_ok", "unambiguous types are served")
+        transport.advance(to: transport.now, node)
+        let read = transport.messages.last { $0["dest"] == "lin-kv" }
+        let id = read?["body"]?["msg_id"]?.int ?? -1
+        node.receive(#"{"src":"lin-kv","dest":"n0","body":{"type":"read_ok","in_reply_to":\#(id),"value":"broadcast"}}"#)
+        XCTAssertNotNil(router.active[.broadcast], "an earlier process ran broadcast: started at once")
+        XCTAssertEqual(send(#""type":"read""#)?["messages"], [], "read is broadcast's")
+    }
+
+    func testTheFirstNodeRegistersItsWorkloadOnce() {
+        initNode()
+        XCTAssertEqual(send(#""type":"topology","topology":{"n0":[]}"#)?["type"], "topology_ok")
+        let writes = transport.messages.filter { $0["dest"] == "lin-kv" && $0["body"]?["type"] == "write" }
+        XCTAssertEqual(writes.count, 1)
+        XCTAssertEqual(writes.first?["body"]?["value"], "broadcast")
+        send(#""type":"broadcast","message":1"#)
+        XCTAssertEqual(transport.messages.filter { $0["dest"] == "lin-kv" && $0["body"]?["type"] == "write" }.count, 1)
     }
 
     func testReadFollowsTheActiveWorkloadAcrossRepeatedTypes() {

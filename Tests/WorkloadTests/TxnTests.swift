@@ -33,7 +33,7 @@ final class TxnTests: XCTestCase {
         XCTAssertEqual(reply?.members?.map(\.0).sorted(), ["in_reply_to", "txn", "type"], "exactly these fields")
         XCTAssertEqual(txn(c, client, "n0", [["r", 2, nil], ["r", 1, nil]])?["txn"], [["r", 2, 9], ["r", 1, 7]])
         XCTAssertEqual(txn(c, client, "n0", [])?["txn"], [], "an empty transaction is fine")
-        XCTAssertEqual(c.network.stats.serverSends, 0, "a single node sends nothing")
+        XCTAssertEqual(c.network.stats.nodeToNodeSends, 0, "a single node sends nothing (but its workload registry read)")
     }
 
     func testKeysAndValuesMayBeAnyJSON() {
@@ -102,7 +102,7 @@ final class TxnTests: XCTestCase {
         let c = cluster(nodes: 2, probe: probe)
         let a = c.newClient(), b = c.newClient()
         c.network.partition([["n0"], ["n1"]])
-        let sentBefore = c.network.stats.serverSends
+        let sentBefore = c.network.stats.nodeToNodeSends
         for i in 1...300 {
             let sentAt = c.now
             XCTAssertEqual(txn(c, a, "n0", [["w", 1, .int(i)], ["w", 2, .int(i)]])?["type"], "txn_ok")
@@ -114,7 +114,7 @@ final class TxnTests: XCTestCase {
         XCTAssertGreaterThan(txnNode(c, "n0")!.unconfirmedEntries, 250)
         // 1.5 s cut off: each node streams for the first 0.5 s (one message per 10 ms tick),
         // then only resends one window per retransmit timeout (500 ms).
-        XCTAssertLessThan(c.network.stats.serverSends - sentBefore, 2 * (50 + 4))
+        XCTAssertLessThan(c.network.stats.nodeToNodeSends - sentBefore, 2 * (50 + 4))
         c.network.heal()
         let healedAt = c.now
         c.run(until: { probe.visibilityLags(nodeIDs: c.nodeIDs).missing == 0 }, limit: .ms(1000))
