@@ -13,8 +13,8 @@ import EVCore
 /// (`evnode/workload`) when the workload starts, and every node reads it at init: found means this
 /// process replaces an earlier one, which starts the workload at once and announces itself to its
 /// peers (`Workload.rejoin`). Until the read is answered, a `read` (ambiguous between broadcast and
-/// g-counter) is refused with error 11. Cost: one lin-kv round trip per node per start, and one
-/// write per cluster.
+/// g-counter) is held and handled once it is. Cost: one lin-kv round trip per node per start, and
+/// one write per cluster.
 public final class Router: MessageHandler {
     public let forced: WorkloadKind?
     public let config: WorkloadConfig
@@ -28,6 +28,8 @@ public final class Router: MessageHandler {
     private var lastRoute: BoundRoute?
     private var logged: Set<String> = []
     private var registry = Registry.unread
+    /// Ambiguous messages that came while the registry read was out, as lines to handle after it.
+    private var held: [String] = []
     private enum Registry { case unread, reading, missing, found }
     static let registryKey: JSONValue = "evnode/workload"
 
@@ -74,6 +76,7 @@ public final class Router: MessageHandler {
     private func readRegistry() {
         KVClient(node: node, service: KVClient.linKV).read(Self.registryKey) { [weak self] result in
             guard let self else { return }
+            defer { self.handleHeld() }
             switch result {
             case .ok(let value):
                 self.registry = .found
@@ -86,6 +89,17 @@ public final class Router: MessageHandler {
             default:
                 self.registry = .missing // unknown: behave as a fresh cluster
             }
+        }
+    }
+
+    /// Feeds the held lines to the node again, once this callback has returned.
+    private func handleHeld() {
+        guard !held.isEmpty else { return }
+        let lines = held
+        held.removeAll()
+        node.after(0) { [weak self] in
+            guard let node = self?.node else { return }
+            for var line in lines { line.withUTF8 { node.receive(line: UnsafeRawBufferPointer($0)) } }
         }
     }
 
@@ -103,8 +117,8 @@ public final class Router: MessageHandler {
         }
         self.node = node
         guard let route = route(for: message.type) else {
-            if forced == nil && registry == .reading && (Self.table[message.type]?.count ?? 0) > 1 {
-                fail(message, ProtocolError(.temporarilyUnavailable, "\(message.type): workload not known yet"))
+            if isAmbiguousForNow(message.type) {
+                hold(message)
             } else {
                 fail(message, .notSupported("unsupported message type '\(message.type)'"))
             }
@@ -155,7 +169,20 @@ public final class Router: MessageHandler {
         if let forced { return candidates.first { $0.kind == forced } }
         if let open = candidates.first(where: { active[$0.kind] != nil }) { return open }
         // Ambiguous with nothing active: a restarted process learns its workload from lin-kv first.
-        if candidates.count > 1 && registry == .reading { return nil }
+        if isAmbiguousForNow(type) { return nil }
         return candidates.first { $0.opens }
+    }
+
+    /// A type several workloads serve, none of them active, while the registry read is out.
+    private func isAmbiguousForNow(_ type: String) -> Bool {
+        guard forced == nil, registry == .reading, let candidates = Self.table[type], candidates.count > 1 else { return false }
+        return !candidates.contains { active[$0.kind] != nil }
+    }
+
+    private func hold(_ m: Message) {
+        guard held.count < 10_000 else {
+            return fail(m, ProtocolError(.temporarilyUnavailable, "\(m.type): workload not known yet"))
+        }
+        held.append(JSONValue.object([("src", .string(m.src)), ("dest", .string(m.dest)), ("body", m.body.value ?? .null)]).text)
     }
 }

@@ -74,7 +74,9 @@ final class ProcessFaultTests: XCTestCase {
         note(c, "n1", 1) { if $0 != nil { replies.append(1) } }
         c.run(for: .seconds(1))
         note(c, "n1", 2) { if $0 != nil { replies.append(2) } }
-        c.run(for: .seconds(3))
+        // Resumed 3 s after the pause began: the notes waited less than a client's 5 s, so the
+        // node's stall detection lets it answer them (after a longer pause it would not).
+        c.run(for: .seconds(1))
         XCTAssertEqual(r.of("n1", 1).count, before, "nothing runs while paused")
         XCTAssertEqual(c.node("n1").backlogCount, 2)
         XCTAssertEqual(replies, [])

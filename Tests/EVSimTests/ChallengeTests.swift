@@ -29,7 +29,8 @@ final class ChallengeTests: XCTestCase {
                       "a real partition happened")
         XCTAssertGreaterThan(result.history.count, 25_000, "1000 ops/s for 30 s against local ids")
         XCTAssertEqual(result.results["workload"]?["duplicated-count"], 0)
-        XCTAssertEqual(result.results["net"]?["servers"]?["msgs-per-op"], .double(0), "ids need no coordination")
+        // ids need no coordination; the only server messages are the workload registry's (docs/faults.md)
+        XCTAssertLessThanOrEqual(result.results["net"]?["servers"]?["msg-count"]?.int ?? .max, 2 * 3 + 2)
     }
 
     func testChallenges3aTo3cBroadcast() throws {

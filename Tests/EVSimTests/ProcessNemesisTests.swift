@@ -107,15 +107,33 @@ final class ProcessNemesisTests: XCTestCase {
     // MARK: the harness
 
     /// Answers echo at once, whatever happened to it: no pause detection.
+    /// Answers with `send`, writing `in_reply_to` itself, so `Node`'s stall detection and reply
+    /// deadline (which `reply` applies) do not protect it: a node without them.
     final class NaiveEcho: MessageHandler {
         func nodeDidInit(_ node: Node) {}
         func handle(_ message: Message, node: Node) {
-            guard let req = message.request else { return }
+            guard let msgID = message.msgID else { return }
             let value = message.body["echo"].value ?? .null
-            node.reply(to: req) { w in
+            node.send(to: message.src) { w in
                 w.field("type", "echo_ok")
+                w.field("in_reply_to", msgID)
                 w.field("echo", value)
             }
+        }
+    }
+
+    /// The same run with evnode's echo: its stall detection keeps it from answering clients that
+    /// gave up during a pause, so no seed silences it.
+    func testEvnodeIsNotSilencedByPauses() {
+        for seed: UInt64 in 1...3 {
+            var spec = Challenge.echo1.spec
+            spec.seed = seed
+            spec.timeLimit = 30
+            spec.nemesis = [.pause]
+            spec.nemesisInterval = 5
+            let r = Runner(spec: spec).run()
+            XCTAssertEqual(r.undeliverable.count, 0, "seed \(seed)")
+            XCTAssertGreaterThan(r.nemesisEvents.filter { $0.action == .resume }.count, 0, "seed \(seed): it was paused")
         }
     }
 
