@@ -69,8 +69,10 @@ public final class Broadcast: Workload {
     }
 
 
-    /// A restarted process: greet every peer, so each notices the new incarnation and resends.
-    public func rejoin() { links.startHandshake() }
+    /// A restarted process greets every peer, so each notices the new incarnation and resends.
+    public func joined(restarted: Bool) {
+        if restarted { links.startHandshake() }
+    }
     private func broadcast(_ m: Message) throws {
         let req = try m.requireRequest()
         let value = try m.int("message")

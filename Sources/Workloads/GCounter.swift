@@ -70,8 +70,10 @@ public final class GCounter: Workload {
     public var value: Int { counts.values.reduce(0) { $0 &+ $1.value } }
 
 
-    /// A restarted process: greet every peer, so each notices the new incarnation and resends.
-    public func rejoin() { links.startHandshake() }
+    /// A restarted process greets every peer, so each notices the new incarnation and resends.
+    public func joined(restarted: Bool) {
+        if restarted { links.startHandshake() }
+    }
     private func add(_ m: Message) throws {
         let req = try m.requireRequest()
         let delta = try m.int("delta")

@@ -14,10 +14,10 @@ import EVCore
 /// - **Committed offsets** are a max-register per key: `commit_offsets` raises the local value and
 ///   is answered at once; `list_committed_offsets` asks every other node and answers with the
 ///   maximum, so a list never returns less than any commit or list that completed before it began.
-/// - **Restarts.** A node first hears from every peer (the replicator's handshake) and, if it is a
-///   restarted process, recovers what they hold of every key before it hands out offsets of its own
-///   keys, so an offset is never used twice. Sends to its keys wait for that (a round trip at start),
-///   up to `recoveryWait`, then get error 11.
+/// - **Restarts.** A node hands out offsets of its own keys once it knows it starts with a fresh
+///   cluster (`joined(restarted:)`); a restarted process first greets every peer (the replicator's
+///   handshake) and recovers what they hold of every key, so an offset is never used twice. Sends to
+///   its keys wait for that, up to `recoveryWait`, then get error 11.
 public final class Kafka: Workload {
     public static let channel = ReplicationChannel(prefix: "kf")
 
@@ -52,8 +52,10 @@ public final class Kafka: Workload {
     private var logs: [String: KafkaKeyLog] = [:]
     private var committed: [String: Int] = [:]
     private let links: Replicator<KafkaEntry>
-    /// Set once every peer has answered and handed over what it holds (see Restarts above).
-    private var recovered: Bool
+    /// Set once the node may hand out offsets of its own keys (see Restarts above).
+    private var recovered = false
+    /// nil until the node knows whether this process is a restart.
+    private var restarted: Bool?
     /// Sends to own keys that arrived before `recovered`, in arrival order.
     private var waiting: [(req: RequestRef, replyType: String, key: String, msg: Int)] = []
     private var recoveryPoll: TimerID?
@@ -77,16 +79,13 @@ public final class Kafka: Workload {
         links = Replicator(node: node, channel: Self.channel, config: config.kafka.link)
         links.defaultFlushInterval = self.config.replicationInterval
         for peer in node.peers { links.open(to: peer, flushInterval: self.config.replicationInterval) }
-        recovered = node.peers.isEmpty
         links.snapshot = { [unowned self] _ in self.everything() }
         links.onDeliver { [unowned self] entries, peer in
             for e in entries { self.apply(e, from: peer) }
         }
-        links.startHandshake()
         if config.durability.enabled {
             let durable = DurableLog<KafkaEntry>(node: node, name: "kf", config: config.durability)
             self.durable = durable
-            recovered = false
             durable.recover { [unowned self] stored in
                 for e in stored {
                     self.apply(e, from: nil)
@@ -94,6 +93,12 @@ public final class Kafka: Workload {
                 }
             }
         }
+    }
+
+    public func joined(restarted: Bool) {
+        self.restarted = restarted
+        if restarted { links.startHandshake() }
+        if !waiting.isEmpty { recoveryTick() } // a fresh cluster: the waiting sends go now
     }
 
     private func owner(of key: String) -> String {
@@ -187,7 +192,8 @@ public final class Kafka: Workload {
     }
 
     private func checkRecovered() -> Bool {
-        recovered = (durable?.isRecovered ?? true) && node.peers.allSatisfy { links.isCaughtUp(with: $0) }
+        guard let restarted, durable?.isRecovered ?? true else { return false }
+        recovered = !restarted || node.peers.allSatisfy { links.isCaughtUp(with: $0) }
         return recovered
     }
 

@@ -12,7 +12,7 @@ import EVCore
 /// that told its predecessor its workload. So the first node writes its workload's name to lin-kv
 /// (`evnode/workload`) when the workload starts, and every node reads it at init: found means this
 /// process replaces an earlier one, which starts the workload at once and announces itself to its
-/// peers (`Workload.rejoin`). Until the read is answered, a `read` (ambiguous between broadcast and
+/// peers (`Workload.joined(restarted:)`, which every workload gets once the answer is known). Until the read is answered, a `read` (ambiguous between broadcast and
 /// g-counter) is held and handled once it is. Cost: one lin-kv round trip per node per start, and
 /// one write per cluster.
 public final class Router: MessageHandler {
@@ -28,8 +28,11 @@ public final class Router: MessageHandler {
     private var lastRoute: BoundRoute?
     private var logged: Set<String> = []
     private var registry = Registry.unread
+    private var registryWritten = false
     /// Ambiguous messages that came while the registry read was out, as lines to handle after it.
     private var held: [String] = []
+    /// Workloads told whether this process is a restart.
+    private var joined: Set<WorkloadKind> = []
     private enum Registry { case unread, reading, missing, found }
     static let registryKey: JSONValue = "evnode/workload"
 
@@ -68,6 +71,8 @@ public final class Router: MessageHandler {
         self.node = node
         peers = Set(node.peers)
         active.removeAll() // a re-init starts from scratch
+        joined.removeAll()
+        registryWritten = false
         lastRoute = nil
         registry = .reading
         node.after(0) { [weak self] in self?.readRegistry() } // after init_ok
@@ -76,13 +81,16 @@ public final class Router: MessageHandler {
     private func readRegistry() {
         KVClient(node: node, service: KVClient.linKV).read(Self.registryKey) { [weak self] result in
             guard let self else { return }
-            defer { self.handleHeld() }
+            defer {
+                self.tellJoined()
+                self.handleHeld()
+            }
             switch result {
             case .ok(let value):
                 self.registry = .found
                 guard let kind = self.forced ?? value?.string.flatMap(WorkloadKind.init(rawValue:)) else { return }
                 self.node.logger.notice("\(kind.rawValue) ran here before this process: rejoining")
-                self.workload(kind).rejoin()
+                _ = self.workload(kind)
             case .error(let code, _) where code == ErrorCode.keyDoesNotExist.rawValue:
                 self.registry = .missing
                 if let first = self.active.keys.first { self.writeRegistry(first) }
@@ -103,10 +111,19 @@ public final class Router: MessageHandler {
         }
     }
 
+    /// Tells each active workload, once, whether this process is a restart (registry found).
+    private func tellJoined() {
+        guard registry == .found || registry == .missing else { return }
+        for kind in WorkloadKind.allCases where active[kind] != nil && !joined.contains(kind) {
+            joined.insert(kind)
+            active[kind]!.joined(restarted: registry == .found)
+        }
+    }
+
     /// The first node names the cluster's workload, once, for processes started after a kill.
     private func writeRegistry(_ kind: WorkloadKind) {
-        guard registry == .missing, node.id == node.nodeIDs.first else { return }
-        registry = .found
+        guard registry == .missing, !registryWritten, node.id == node.nodeIDs.first else { return }
+        registryWritten = true
         KVClient(node: node, service: KVClient.linKV).write(Self.registryKey, .string(kind.rawValue)) { _ in }
     }
 
@@ -161,6 +178,7 @@ public final class Router: MessageHandler {
         active[kind] = w
         lastRoute = nil
         writeRegistry(kind)
+        tellJoined()
         return w
     }
 

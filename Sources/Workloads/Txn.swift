@@ -108,8 +108,10 @@ public final class Txn: Workload {
     }
 
 
-    /// A restarted process: greet every peer, so each notices the new incarnation and resends.
-    public func rejoin() { links.startHandshake() }
+    /// A restarted process greets every peer, so each notices the new incarnation and resends.
+    public func joined(restarted: Bool) {
+        if restarted { links.startHandshake() }
+    }
     private func transact(_ m: Message) throws {
         let req = try m.requireRequest()
         let ops = try Self.parse(m.body["txn"])

@@ -7,13 +7,14 @@ public protocol Workload: AnyObject {
     /// The message types this workload serves and what each does.
     static var handlers: Handlers<Self> { get }
     init(node: Node, config: WorkloadConfig)
-    /// This process replaces one that ran the workload before (it was killed and started again):
-    /// announce it to the peers, so they resend what it lost.
-    func rejoin()
+    /// Called once, when the node knows whether this process replaces one that ran the workload
+    /// before (it was killed and started again) or starts with a fresh cluster. A restarted process
+    /// announces itself to its peers, so they resend what it lost.
+    func joined(restarted: Bool)
 }
 
 public extension Workload {
-    func rejoin() {}
+    func joined(restarted: Bool) {}
 }
 
 /// The workloads of the Gossip Glomers challenges. Adding one: its file, and a case here.
