@@ -47,8 +47,7 @@ public final class GCounter: Workload {
         self.config = config.gCounter
         links = Replicator(node: node, channel: Self.channel, config: config.gCounter.link)
         replica = "\(node.id)/\(String(links.incarnation, radix: 36))"
-        links.defaultFlushInterval = self.config.gossipInterval
-        for peer in node.peers { links.open(to: peer, flushInterval: self.config.gossipInterval) }
+        links.openToAllPeers(flushInterval: self.config.gossipInterval)
         links.snapshot = { [unowned self] _ in self.counts.keys.sorted().map { self.counts[$0]! } }
         links.onDeliver { [unowned self] entries, _ in
             for e in entries { self.merge(e) }

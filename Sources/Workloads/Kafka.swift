@@ -77,8 +77,7 @@ public final class Kafka: Workload {
         self.config = config.kafka
         ids = node.nodeIDs
         links = Replicator(node: node, channel: Self.channel, config: config.kafka.link)
-        links.defaultFlushInterval = self.config.replicationInterval
-        for peer in node.peers { links.open(to: peer, flushInterval: self.config.replicationInterval) }
+        links.openToAllPeers(flushInterval: self.config.replicationInterval)
         links.snapshot = { [unowned self] _ in self.everything() }
         links.onDeliver { [unowned self] entries, peer in
             for e in entries { self.apply(e, from: peer) }

@@ -69,8 +69,7 @@ public final class Txn: Workload {
         self.config = config.txn
         selfIndex = node.nodeIDs.firstIndex(of: node.id) ?? 0
         links = Replicator(node: node, channel: Self.channel, config: config.txn.link)
-        links.defaultFlushInterval = self.config.replicationInterval
-        for peer in node.peers { links.open(to: peer, flushInterval: self.config.replicationInterval) }
+        links.openToAllPeers(flushInterval: self.config.replicationInterval)
         links.snapshot = { [unowned self] _ in self.wholeMap() }
         links.onDeliver { [unowned self] entries, peer in
             for e in entries { self.applyRemote(e, from: peer) }

@@ -83,6 +83,13 @@ public final class Replicator<Entry: ReplicatedEntry> {
         order.append(link)
     }
 
+    /// Opens a link to every peer with one flush interval (also the interval of links opened
+    /// later, for peers that write first).
+    public func openToAllPeers(flushInterval: Micros) {
+        defaultFlushInterval = flushInterval
+        for peer in node.peers { open(to: peer, flushInterval: flushInterval) }
+    }
+
     public var peers: [String] { order.map(\.peer) }
 
     public func state(of peer: String) -> LinkState? {
