@@ -80,9 +80,10 @@ final class BroadcastTests: XCTestCase {
             XCTAssertEqual(reply?["code"], 12)
         }
         // A client cannot inject peer traffic.
-        let injected = call(cluster, "n0", ["type": "bc_batch", "from": 0, "v": [666], "ack": 0])
+        let injected = call(cluster, "n0", ["type": "bc_data", "from": 0, "v": [666], "ack": 0, "i": 1])
         XCTAssertEqual(injected?["type"], "error")
         XCTAssertEqual(injected?["code"], 10)
+        XCTAssertEqual(injected?["text"], "bc_data is internal to the cluster")
         XCTAssertEqual(call(cluster, "n0", ["type": "broadcast", "message": 1])?["type"], "broadcast_ok")
         XCTAssertEqual(call(cluster, "n0", ["type": "read"])?["messages"], [1])
     }

@@ -180,9 +180,11 @@ final class TxnTests: XCTestCase {
         let client = c.newClient()
         txn(c, client, "n0", [["w", 1, 1]])
         let garbage: [String] = [
-            #"{"src":"n1","dest":"n0","body":{"type":"tx_repl","ack":"x","from":1,"entries":[[1,[[5]]]]}}"#,
-            #"{"src":"n7","dest":"n0","body":{"type":"tx_repl","ack":1,"from":1,"entries":[[1,[[5,5]]]]}}"#,
-            #"{"src":"n1","dest":"n0","body":{"type":"tx_repl","ack":99,"from":1,"entries":"no"}}"#,
+            #"{"src":"n1","dest":"n0","body":{"type":"tx_data","ack":"x","from":0,"v":[[1,1,[[5]]]],"i":1}}"#,
+            #"{"src":"n7","dest":"n0","body":{"type":"tx_data","ack":1,"from":0,"v":[[1,1,[[5,5]]]],"i":1}}"#,
+            #"{"src":"n1","dest":"n0","body":{"type":"tx_data","ack":99,"from":0,"v":"no","i":1}}"#,
+            #"{"src":"n1","dest":"n0","body":{"type":"tx_data","ack":0,"from":0,"v":[[9223372036854775807,1,[[5,5]]]],"i":1}}"#,
+            #"{"src":"n1","dest":"n0","body":{"type":"tx_data","ack":0,"from":0,"v":[[1,99,[[5,5]]]],"i":1}}"#,
         ]
         for line in garbage { c.network.send(from: "n1", to: "n0", text: line) }
         c.run(for: .ms(100))
