@@ -26,8 +26,9 @@ public final class Broadcast: Workload {
         /// How long a leaf gathers its clients' values before sending them to the hub (0: as soon
         /// as the values of the current instant are in).
         public var leafFlushInterval: Micros = 0
-        /// Acks and resends.
-        public var link = ReplicationConfig()
+        /// Acks and resends. Resends back off to at most 6 s, so after a heal both hops of the hub
+        /// relay catch up well inside Maelstrom's 10 s recovery wait.
+        public var link = ReplicationConfig(ackDelay: .ms(1500), retransmitTimeout: .ms(3000), maxBackoff: 2)
 
         public init() {}
     }

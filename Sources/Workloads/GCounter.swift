@@ -26,7 +26,9 @@ public final class GCounter: Workload {
     public struct Config: Sendable {
         /// Least time between two messages on a link; adds in between are batched.
         public var gossipInterval: Micros = .ms(250)
-        public var link = ReplicationConfig(ackDelay: .ms(500), retransmitTimeout: .ms(1000))
+        // No backoff: resends are one small entry per replica, and a partition that ends with the load
+        // must not delay agreement by more than a retransmit timeout.
+        public var link = ReplicationConfig(ackDelay: .ms(500), retransmitTimeout: .ms(1000), maxBackoff: 1)
         /// Observes value changes (the simulator measures convergence with it).
         public var probe: GCounterProbe?
         public init() {}

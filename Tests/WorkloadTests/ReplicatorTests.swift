@@ -219,6 +219,29 @@ final class ReplicatorTests: XCTestCase {
         XCTAssertEqual(peers["n1"]!.delivered[0], [0, 1, 2], "the link still works afterwards")
     }
 
+    func testResendsBackOffWhileThePeerIsGoneAndResumeAsSoonAsItIsHeard() {
+        var config = ReplicationConfig()
+        config.retransmitTimeout = .ms(1000)
+        config.maxBackoff = 4
+        let (net, peers) = cluster(seed: 8, config: config)
+        net.faults = .init(maxDelay: .ms(10))
+        net.cut = [["n0", "n1"], ["n1", "n0"]]
+        for i in 0..<50 { peers["n0"]!.append(i) }
+        net.run(for: .seconds(30))
+        let resends = net.sent.filter { $0.from == "n0" && $0.to == "n1" && $0.body["r"] == true }.count
+        // 1 s, 2 s, then every 4 s: 8 or 9 resends in 30 s instead of 29.
+        XCTAssertGreaterThanOrEqual(resends, 6)
+        XCTAssertLessThanOrEqual(resends, 10, "backed off")
+        net.cut = []
+        let healed = net.now
+        peers["n1"]!.append(1_000_000) // n1 speaks first: n0 hears it and resends at once
+        net.run(for: .ms(300))
+        XCTAssertEqual(peers["n1"]!.delivered[0], Array(0..<50), "caught up within a round trip of hearing the peer")
+        XCTAssertLessThan(net.now - healed, .ms(400))
+        net.run(for: .seconds(10))
+        assertExactlyOnceInOrder(peers, seed: 8)
+    }
+
     /// A newer state of one thing, which makes older unsent states useless (as g-counter's entries).
     struct Version: ReplicatedEntry, Equatable {
         let key: Int, n: Int

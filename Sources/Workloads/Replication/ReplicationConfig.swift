@@ -33,6 +33,10 @@ public struct ReplicationConfig: Sendable {
     /// link is in that state it sends only such resends, one per timeout. Must exceed
     /// ackDelay + round trip + the peer's flush interval, or healthy links resend for nothing.
     public var retransmitTimeout: Micros = .ms(3000)
+    /// Backoff: while a link's resends go unanswered, the wait before the next one doubles, up to
+    /// this many retransmit timeouts. Any message from the peer (it is reachable again) resets it
+    /// and sends the resend at once, so a heal is not met with a long wait.
+    public var maxBackoff = 4
     /// Most entries in one data message: a long backlog (after a partition, or for a restarted
     /// peer) goes out as a window per message rather than as one huge line.
     public var maxEntriesPerMessage = 10_000
@@ -49,9 +53,10 @@ public struct ReplicationConfig: Sendable {
     public init() {}
 
     /// The timing a workload tunes (see each field above).
-    public init(ackDelay: Micros, retransmitTimeout: Micros, maxEntriesPerMessage: Int = 10_000) {
+    public init(ackDelay: Micros, retransmitTimeout: Micros, maxEntriesPerMessage: Int = 10_000, maxBackoff: Int = 4) {
         self.ackDelay = ackDelay
         self.retransmitTimeout = retransmitTimeout
         self.maxEntriesPerMessage = maxEntriesPerMessage
+        self.maxBackoff = maxBackoff
     }
 }

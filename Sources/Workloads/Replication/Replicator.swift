@@ -159,6 +159,7 @@ public final class Replicator<Entry: ReplicatedEntry> {
         }
 
         if addressed == incarnation { link.heardCurrent = true }
+        if link.resending && link.backoff > 1 { resendNow(link) } // the peer is reachable again
         if let end = m.body["s"].int, end >= 0 { link.peerSnapshotEnd = end }
         defer { if m.body["h"].bool == true { sendAck(link) } } // a hello wants an answer now
 
@@ -207,6 +208,7 @@ public final class Replicator<Entry: ReplicatedEntry> {
         link.maxSent = 0
         link.flights.removeAll()
         link.resending = false
+        link.backoff = 1
         scheduleFlush(link)
     }
 
@@ -299,6 +301,7 @@ public final class Replicator<Entry: ReplicatedEntry> {
             return
         }
         link.dropAcknowledged(through: ack)
+        link.backoff = 1
         link.sent = max(link.sent, ack)
         let done = link.flights.prefix { $0.end <= ack }.count
         link.flights.removeFirst(done)
@@ -363,10 +366,13 @@ public final class Replicator<Entry: ReplicatedEntry> {
         armRetransmit(link)
     }
 
+    /// The wait before resending on `link`: the timeout, times its backoff.
+    private func retransmitTimeout(_ link: Link) -> Micros { config.retransmitTimeout * Micros(link.backoff) }
+
     private func armRetransmit(_ link: Link, after delay: Micros? = nil) {
         guard !link.retransmitArmed, let oldest = link.flights.first else { return }
         link.retransmitArmed = true
-        node.after(delay ?? (oldest.sentAt + config.retransmitTimeout - node.now)) { [weak self, weak link] in
+        node.after(delay ?? (oldest.sentAt + retransmitTimeout(link) - node.now)) { [weak self, weak link] in
             guard let self, let link else { return }
             link.retransmitArmed = false
             self.checkRetransmit(link)
@@ -375,7 +381,7 @@ public final class Replicator<Entry: ReplicatedEntry> {
 
     private func checkRetransmit(_ link: Link) {
         guard let oldest = link.flights.first else { return }
-        if node.now < oldest.sentAt + config.retransmitTimeout {
+        if node.now < oldest.sentAt + retransmitTimeout(link) {
             armRetransmit(link) // acks came in meanwhile; wait for the new oldest
             return
         }
@@ -383,12 +389,25 @@ public final class Replicator<Entry: ReplicatedEntry> {
             armRetransmit(link, after: config.congestionRetry)
             return
         }
-        // Go back to what the peer is known to have and send one window again, then only this
-        // (refreshed) resend until the peer acknowledges.
+        // A resend that went unanswered: wait longer before the next one.
+        if link.resending { link.backoff = min(link.backoff * 2, max(config.maxBackoff, 1)) }
+        resend(link)
+    }
+
+    /// Goes back to what the peer is known to have and sends one window again; then only this
+    /// (refreshed) resend goes out until the peer acknowledges.
+    private func resend(_ link: Link) {
         link.resending = true
         link.flights.removeAll()
         sendData(on: link, from: link.acked, resend: true)
         if link.flights.isEmpty { link.resending = false } // nothing was outstanding after all
+    }
+
+    /// The peer was heard while our resends backed off: resend now, with the backoff reset.
+    private func resendNow(_ link: Link) {
+        link.backoff = 1
+        guard !node.outputCongested else { return }
+        resend(link)
     }
 
     // MARK: state
@@ -417,6 +436,8 @@ public final class Replicator<Entry: ReplicatedEntry> {
         var maxSent = 0
         var flights: [Flight] = []
         var resending = false
+        /// Multiplier of the retransmit timeout (doubles per unanswered resend).
+        var backoff = 1
         var flushScheduled = false
         var retransmitArmed = false
         // incoming
