@@ -26,7 +26,7 @@ set ylabel "messages / s"
 plot "net.tsv" using 1:2 with steps lw 1.5 title "servers", "net.tsv" using 1:3 with steps lw 1.5 title "clients"
 unset object
 unset arrow
-set xrange [0:9333.4]
+set xrange [0:12855.1]
 set yrange [0:1]
 set output "stable-latency.png"
 set title "evsim 3c: stable latency of broadcast values (CDF)"

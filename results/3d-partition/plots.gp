@@ -27,7 +27,7 @@ set ylabel "messages / s"
 plot "net.tsv" using 1:2 with steps lw 1.5 title "servers", "net.tsv" using 1:3 with steps lw 1.5 title "clients"
 unset object
 unset arrow
-set xrange [0:12952.8]
+set xrange [0:13070.4]
 set yrange [0:1]
 set output "stable-latency.png"
 set title "evsim 3d-partition: stable latency of broadcast values (CDF)"
