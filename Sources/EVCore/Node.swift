@@ -384,18 +384,21 @@ public final class Node {
 
     // MARK: stall detection
 
-    private func watchdogTick() {
+    /// The node runs now (a watchdog tick or a line read): notes a stop since it last ran.
+    @discardableResult
+    private func markAlive() -> Micros {
         let t = now
         if t - lastAlive > stallThreshold { noteStall(at: t) }
         lastAlive = t
+        return t
     }
+
+    private func watchdogTick() { markAlive() }
 
     /// When a line read now counts as received: now, or the start of a stop it waited through.
     private func arrivalTime() -> Micros {
-        let t = now
-        guard isInitialized else { return t }
-        if t - lastAlive > stallThreshold { noteStall(at: t) }
-        lastAlive = t
+        guard isInitialized else { return now }
+        let t = markAlive()
         return t <= staleUntil ? stalledSince : t
     }
 

@@ -60,12 +60,8 @@ public final class Broadcast: Workload {
         links.onDeliver { [unowned self] entries, peer in
             for v in entries where self.values.add(v) { self.links.append(v, except: peer) }
         }
-        if config.durability.enabled {
-            let durable = DurableLog<Int>(node: node, name: "bc", config: config.durability)
-            self.durable = durable
-            durable.recover { [unowned self] stored in
-                for v in stored where self.values.add(v) { self.links.append(v) }
-            }
+        durable = DurableLog.open(node: node, name: "bc", config: config.durability) { [unowned self] stored in
+            for v in stored where self.values.add(v) { self.links.append(v) }
         }
     }
 

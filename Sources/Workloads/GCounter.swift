@@ -55,15 +55,11 @@ public final class GCounter: Workload {
             for e in entries { self.merge(e) }
             self.valueMayHaveChanged()
         }
-        if config.durability.enabled {
-            let durable = DurableLog<Entry>(node: node, name: "gc", config: config.durability)
-            self.durable = durable
-            // Earlier processes' replicas of this node: peers may hold them, but all nodes may
-            // have been killed at once.
-            durable.recover { [unowned self] stored in
-                for e in stored { self.merge(e); self.links.append(self.counts[e.replica]!) }
-                self.valueMayHaveChanged()
-            }
+        // Earlier processes' replicas of this node: peers may hold them, but all nodes may have
+        // been killed at once.
+        durable = DurableLog.open(node: node, name: "gc", config: config.durability) { [unowned self] stored in
+            for e in stored { self.merge(e); self.links.append(self.counts[e.replica]!) }
+            self.valueMayHaveChanged()
         }
     }
 

@@ -82,14 +82,10 @@ public final class Kafka: Workload {
         links.onDeliver { [unowned self] entries, peer in
             for e in entries { self.apply(e, from: peer) }
         }
-        if config.durability.enabled {
-            let durable = DurableLog<KafkaEntry>(node: node, name: "kf", config: config.durability)
-            self.durable = durable
-            durable.recover { [unowned self] stored in
-                for e in stored {
-                    self.apply(e, from: nil)
-                    self.links.append(e)
-                }
+        durable = DurableLog.open(node: node, name: "kf", config: config.durability) { [unowned self] stored in
+            for e in stored {
+                self.apply(e, from: nil)
+                self.links.append(e)
             }
         }
     }

@@ -12,9 +12,9 @@ import EVCore
 /// that told its predecessor its workload. So the first node writes its workload's name to lin-kv
 /// (`evnode/workload`) when the workload starts, and every node reads it at init: found means this
 /// process replaces an earlier one, which starts the workload at once and announces itself to its
-/// peers (`Workload.joined(restarted:)`, which every workload gets once the answer is known). Until the read is answered, a `read` (ambiguous between broadcast and
-/// g-counter) is held and handled once it is. Cost: one lin-kv round trip per node per start, and
-/// one write per cluster.
+/// peers (`Workload.joined(restarted:)`, which every workload gets once the answer is known).
+/// Until the read is answered, a `read` (ambiguous between broadcast and g-counter) is held and
+/// handled once it is. Cost: one lin-kv round trip per node per start, and one write per cluster.
 public final class Router: MessageHandler {
     public let forced: WorkloadKind?
     public let config: WorkloadConfig

@@ -74,16 +74,12 @@ public final class Txn: Workload {
         links.onDeliver { [unowned self] entries, peer in
             for e in entries { self.applyRemote(e, from: peer) }
         }
-        if config.durability.enabled {
-            let durable = DurableLog<TxnEntry>(node: node, name: "tx", config: config.durability)
-            self.durable = durable
-            // Served at once: stamps are hybrid clocks and registers last-writer-wins, so what
-            // is recovered later merges in as if it had been replicated.
-            durable.recover { [unowned self] stored in
-                for e in stored {
-                    self.merge(e)
-                    self.links.append(e)
-                }
+        // Served at once: stamps are hybrid clocks and registers last-writer-wins, so what is
+        // recovered later merges in as if it had been replicated.
+        durable = DurableLog.open(node: node, name: "tx", config: config.durability) { [unowned self] stored in
+            for e in stored {
+                self.merge(e)
+                self.links.append(e)
             }
         }
     }

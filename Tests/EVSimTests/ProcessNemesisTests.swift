@@ -122,16 +122,21 @@ final class ProcessNemesisTests: XCTestCase {
         }
     }
 
+    /// Echo for 30 s with a pause every 5 s on average.
+    static func echoUnderPauses(seed: UInt64) -> TestSpec {
+        var spec = Challenge.echo1.spec
+        spec.seed = seed
+        spec.timeLimit = 30
+        spec.nemesis = [.pause]
+        spec.nemesisInterval = 5
+        return spec
+    }
+
     /// The same run with evnode's echo: its stall detection keeps it from answering clients that
     /// gave up during a pause, so no seed silences it.
     func testEvnodeIsNotSilencedByPauses() {
         for seed: UInt64 in 1...3 {
-            var spec = Challenge.echo1.spec
-            spec.seed = seed
-            spec.timeLimit = 30
-            spec.nemesis = [.pause]
-            spec.nemesisInterval = 5
-            let r = Runner(spec: spec).run()
+            let r = Runner(spec: Self.echoUnderPauses(seed: seed)).run()
             XCTAssertEqual(r.undeliverable.count, 0, "seed \(seed)")
             XCTAssertGreaterThan(r.nemesisEvents.filter { $0.action == .resume }.count, 0, "seed \(seed): it was paused")
         }
@@ -142,11 +147,7 @@ final class ProcessNemesisTests: XCTestCase {
     func testLateReplyAfterResumeSilencesTheNode() {
         var silenced = 0
         for seed: UInt64 in 1...3 {
-            var spec = Challenge.echo1.spec
-            spec.seed = seed
-            spec.timeLimit = 30
-            spec.nemesis = [.pause]
-            spec.nemesisInterval = 5
+            var spec = Self.echoUnderPauses(seed: seed)
             spec.handlerFactory = { _ in NaiveEcho() }
             let r = Runner(spec: spec).run()
             if r.undeliverable.isEmpty { continue }

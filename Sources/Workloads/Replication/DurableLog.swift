@@ -51,6 +51,16 @@ public final class DurableLog<Entry: ReplicatedEntry> {
         self.config = config
     }
 
+    /// The workload's store in durable mode, already recovering: `recovered` gets what earlier
+    /// processes of this node stored. nil when durable mode is off.
+    public static func open(node: Node, name: String, config: DurabilityConfig,
+                            recovered: @escaping ([Entry]) -> Void) -> DurableLog? {
+        guard config.enabled else { return nil }
+        let log = DurableLog(node: node, name: name, config: config)
+        log.recover(recovered)
+        return log
+    }
+
     private func key(_ chunk: Int) -> String { "evnode/\(name)/\(node.id)/\(chunk)" }
 
     // MARK: storing

@@ -33,8 +33,6 @@ public final class Replicator<Entry: ReplicatedEntry> {
     /// Everything a restarted peer (by index in `node_ids`) should hold. nil: only what it had not
     /// acknowledged is sent again.
     public var snapshot: ((_ peer: Int) -> [Entry])?
-    /// A peer addressed an earlier incarnation of this node: this process is a restart.
-    public var onRestartNoticed: ((_ peer: Int) -> Void)?
     public private(set) var stats = Stats()
 
     private unowned let node: Node
@@ -153,7 +151,6 @@ public final class Replicator<Entry: ReplicatedEntry> {
             // Meant for an earlier process of this node: its sequence numbers are not ours. Our
             // ack carries our incarnation, so the peer starts the link again.
             stats.staleIncarnation += 1
-            onRestartNoticed?(link.peerIndex)
             sendAck(link)
             return
         }
