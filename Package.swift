@@ -56,7 +56,7 @@ let package = Package(
         // The Maelstrom model: client generators per workload, nemesis, runner, challenge table.
         .target(name: "EVSim", dependencies: ["EVSimCore", "EVCheckers", "EVCore", "Workloads"]),
         // Results directories, TSV tables, gnuplot plots, seed rankings, the challenge list.
-        .target(name: "EVReports", dependencies: ["EVSim", "EVCore"]),
+        .target(name: "EVReports", dependencies: ["EVSim", "EVSimCore", "EVCheckers", "EVCore"]),
 
         .executableTarget(name: "evnode", dependencies: [
             "EVCore", "EVLoop", "Workloads",
@@ -64,7 +64,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "evsim", dependencies: [
-            "EVReports", "EVSim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "EVReports", "EVSim", "EVSimCore", "EVCheckers", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Hardening (docs/hardening.md): the fuzz harness over the real decode-and-dispatch path,
@@ -83,11 +83,11 @@ let package = Package(
         .testTarget(name: "EVCoreTests", dependencies: [
             "EVCore", "EVTestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "WorkloadTests", dependencies: ["Workloads", "EVSim", "EVCore", "EVTestSupport"]),
+        .testTarget(name: "WorkloadTests", dependencies: ["Workloads", "EVSim", "EVSimCore", "EVCheckers", "EVCore", "EVTestSupport"]),
         .testTarget(name: "EVSimCoreTests", dependencies: ["EVSimCore", "EVCore"]),
         .testTarget(name: "EVCheckersTests", dependencies: ["EVCheckers", "EVCore"]),
-        .testTarget(name: "EVSimTests", dependencies: ["EVSim", "EVReports", "Workloads", "EVCore"]),
-        .testTarget(name: "EVReportsTests", dependencies: ["EVReports", "EVSim", "EVCore"]),
+        .testTarget(name: "EVSimTests", dependencies: ["EVSim", "EVSimCore", "EVCheckers", "EVReports", "Workloads", "EVCore"]),
+        .testTarget(name: "EVReportsTests", dependencies: ["EVReports", "EVSim", "EVSimCore", "EVCheckers", "EVCore"]),
         .testTarget(name: "ProcessTests", dependencies: ["EVCore", "evnode"]),
     ],
     swiftLanguageModes: [.v5]

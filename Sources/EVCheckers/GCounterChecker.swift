@@ -5,7 +5,7 @@ import EVCore
 /// read must equal S plus the sum of some subset of U. Definitely failed adds count for nothing;
 /// reads before the final phase are not checked.
 ///
-/// Beyond Maelstrom, when the nodes' value changes are given (the model records them with a probe
+/// Beyond Maelstrom, when the nodes' value changes are given (the model records them by watching the nodes
 /// in the nodes) it reports `convergence-ms`: the virtual time from the completion of the last add
 /// until every node's value stood at the final value for good.
 public enum GCounterChecker {

@@ -17,13 +17,13 @@ public struct InvariantResult: Sendable, Equatable {
 
 /// The invariant checks, one per workload that promises more than Maelstrom checks.
 public enum Invariants {
-    /// Broadcast: after the final phase every node holds every acknowledged broadcast value. Each
-    /// node's last successful final read must contain them all; a node without one is a violation
-    /// (nothing shows it holds them). Set-full alone misses a node that never got a value when
-    /// another node's later read has it.
-    public static func broadcastEveryNodeHoldsEveryAck(_ history: [Operation], nodes: [String]) -> InvariantResult {
-        let name = "every node's final read holds every acknowledged broadcast"
-        let acked = Set(history.compactMap { $0.f == "broadcast" && $0.outcome?.isOK == true ? $0.value.int : nil })
+    /// Broadcast and g-set: after the final phase every node holds every acknowledged value (`add`
+    /// names the adding function). Each node's last successful final read must contain them all; a
+    /// node without one is a violation (nothing shows it holds them). Set-full alone misses a node
+    /// that never got a value when another node's later read has it.
+    public static func everyNodeHoldsEveryAck(_ history: [Operation], nodes: [String], add: String = "broadcast") -> InvariantResult {
+        let name = "every node's final read holds every acknowledged \(add)"
+        let acked = Set(history.compactMap { $0.f == add && $0.outcome?.isOK == true ? $0.value.int : nil })
         var problems: [String] = []
         for node in nodes {
             let finalRead = history.filter { $0.f == "read" && $0.isFinal && $0.node == node && $0.outcome?.isOK == true }
@@ -40,7 +40,7 @@ public enum Invariants {
         return result(name, problems, checked: "\(acked.count) acknowledged values on \(nodes.count) nodes")
     }
 
-    /// g-counter: a node's reads never go down. For two successful reads on one node, the one
+    /// g-counter: a node's reads never go down (pn-counter's may, and are not checked). For two successful reads on one node, the one
     /// invoked after the other completed must not return less.
     public static func gCounterReadsMonotonicPerNode(_ history: [Operation]) -> InvariantResult {
         let reads = history.filter { $0.f == "read" && $0.outcome?.okValue?.int != nil }

@@ -1,7 +1,7 @@
 /// The result of a key-value service call.
 public enum KVResult: Equatable {
     case ok(JSONValue?) // the value for read, nil for write/cas
-    case error(code: Int, text: String)
+    case error(code: ErrorCode, text: String)
     case timeout
 }
 

@@ -5,7 +5,8 @@ import Logging
 /// no reply before the deadline.
 public enum RPCResult {
     case ok(Message)
-    case error(code: Int, text: String)
+    /// A code Maelstrom does not define counts as `.crash`: indefinite, as Maelstrom treats it.
+    case error(code: ErrorCode, text: String)
     case timeout
 
     public var message: Message? { if case .ok(let m) = self { return m }; return nil }
@@ -90,7 +91,17 @@ public final class Node {
     /// there is someone to answer, answered with an error body.
     public func receive(line bytes: UnsafeRawBufferPointer) {
         stats.received += 1
-        let receivedAt = arrivalTime()
+        decode(bytes, receivedAt: arrivalTime())
+    }
+
+    /// Handles again a line received earlier (a message a handler held until it could tell its
+    /// workload): not counted again, and answered against its first receipt time.
+    public func redeliver(line: String, receivedAt: Micros) {
+        var line = line
+        line.withUTF8 { decode(UnsafeRawBufferPointer($0), receivedAt: receivedAt) }
+    }
+
+    private func decode(_ bytes: UnsafeRawBufferPointer, receivedAt: Micros) {
         // The tree is parsed and freed here rather than held by a JSONDocument: one object
         // allocation less per message.
         var error = json_error_t()
@@ -144,7 +155,7 @@ public final class Node {
             pendingRPCs[replyTo] = nil
             timers.cancel(pending.timer)
             if m.type == "error" {
-                pending.callback(.error(code: m.body["code"].int ?? ErrorCode.crash.rawValue,
+                pending.callback(.error(code: m.body["code"].int.flatMap(ErrorCode.init(rawValue:)) ?? .crash,
                                         text: m.body["text"].string ?? ""))
             } else {
                 pending.callback(.ok(m))

@@ -30,6 +30,8 @@ public enum SeedCorpus {
         #"{"src":"n0","dest":"n1","body":{"type":"bc_data","from":0,"v":[1,2,3],"ack":0,"i":1700000000000000,"ri":0}}"#,
         #"{"src":"n0","dest":"n1","body":{"type":"bc_data","from":3,"v":[4],"ack":2,"r":true,"i":1700000000000000,"ri":0}}"#,
         #"{"src":"n2","dest":"n1","body":{"type":"bc_ack","ack":3,"i":1700000000000001,"ri":0,"h":true}}"#,
+        #"{"src":"n0","dest":"n1","body":{"type":"gs_data","from":0,"v":[4,5,6],"ack":0,"i":1700000000000000,"ri":0}}"#,
+        #"{"src":"n2","dest":"n1","body":{"type":"gs_ack","ack":2,"i":1700000000000001,"ri":0}}"#,
         #"{"src":"n0","dest":"n1","body":{"type":"gc_data","from":0,"v":[["n0/x",5,0],["n2/y",1,1]],"ack":0,"i":1700000000000000,"ri":0}}"#,
         #"{"src":"n0","dest":"n1","body":{"type":"gc_ack","ack":1,"i":1700000000000000,"ri":0,"s":4}}"#,
         #"{"src":"n0","dest":"n1","body":{"type":"kf_send","msg_id":5,"key":"k2","msg":7}}"#,

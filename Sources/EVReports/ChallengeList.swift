@@ -1,4 +1,6 @@
+import EVCheckers
 import EVSim
+import EVSimCore
 import Foundation
 
 /// The challenge table as people read it: `evsim list`, the Maelstrom command lines that

@@ -1,5 +1,7 @@
 import EVCore
+import EVCheckers
 import EVSim
+import EVSimCore
 import Foundation
 
 /// `evsim faults`: the challenges under Maelstrom's kill and pause nemeses (reference §5.5), in
@@ -50,8 +52,8 @@ public enum FaultFigures {
         public let workloadValid: Bool
         public let passed: Bool
         /// Acknowledged data lost (nil where the workload stores nothing): broadcast, values
-        /// acknowledged but missing from some node's final read; g-counter, the acknowledged sum
-        /// minus the lowest final read; kafka, the checker's lost writes; txn, broken invariants.
+        /// (g-set: elements) acknowledged but missing from some node's final read; counters, final
+        /// reads outside what the adds allow; kafka, the checker's lost writes; txn, broken invariants.
         public let lost: Int?
         /// Messages to removed clients: each silences its sender in Maelstrom.
         public let silenced: Int
@@ -88,8 +90,9 @@ public enum FaultFigures {
     public static func lost(_ result: TestResult) -> Int? {
         let history = result.history
         switch result.workload {
-        case .broadcast:
-            let acked = Set(history.compactMap { $0.f == "broadcast" && $0.outcome?.isOK == true ? $0.value.int : nil })
+        case .broadcast, .gSet:
+            let addF = result.workload == .broadcast ? "broadcast" : "add"
+            let acked = Set(history.compactMap { $0.f == addF && $0.outcome?.isOK == true ? $0.value.int : nil })
             var missing = Set<Int>()
             for node in Set(history.map(\.node)) {
                 let last = history.filter { $0.f == "read" && $0.isFinal && $0.node == node && $0.outcome?.isOK == true }
@@ -98,11 +101,9 @@ public enum FaultFigures {
                 missing.formUnion(acked.subtracting(read.compactMap(\.int)))
             }
             return missing.count
-        case .gCounter:
-            let workload = result.results["workload"]
-            let acked = workload?["acknowledged-sum"]?.int ?? 0
-            let lowest = workload?["final-reads"]?.array?.compactMap(\.int).min()
-            return lowest.map { max(0, acked - $0) } ?? acked
+        case .gCounter, .pnCounter:
+            // Final reads outside what the acknowledged and unknown adds allow.
+            return result.results["workload"]?["errors"]?.array?.count ?? 0
         case .kafka:
             return result.results["workload"]?["lost-write"]?["count"]?.int ?? 0
         case .txn:

@@ -1,5 +1,7 @@
 import EVCore
+import EVCheckers
 import EVSim
+import EVSimCore
 import Foundation
 
 /// PNG plots of a results directory made with gnuplot, in the spirit of Maelstrom's latency and

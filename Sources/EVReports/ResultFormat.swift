@@ -1,5 +1,7 @@
 import EVCore
+import EVCheckers
 import EVSim
+import EVSimCore
 
 /// Renders result maps for people: EDN-like text as Maelstrom prints results.edn, and indented
 /// JSON for results.json.

@@ -1,5 +1,7 @@
 import EVCore
+import EVCheckers
 import EVSim
+import EVSimCore
 
 /// Tab-separated tables of a run (one header line, times in virtual seconds, latencies in ms),
 /// the data behind Maelstrom-style latency and rate plots.

@@ -1,5 +1,7 @@
 import EVCore
+import EVCheckers
 import EVSim
+import EVSimCore
 import Foundation
 
 /// Writes a run's results directory, the local counterpart of Maelstrom's store/<test>/<time>/:

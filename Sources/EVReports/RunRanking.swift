@@ -1,5 +1,7 @@
 import EVCore
+import EVCheckers
 import EVSim
+import EVSimCore
 
 /// How `evsim --seeds K` judges its runs: which one is the worst (the one written out), the
 /// one-line summary per run and the per-seed table (seeds.tsv). Nothing here depends on the host,

@@ -51,6 +51,6 @@ public final class BroadcastModel: WorkloadModel {
     public func check(_ history: [Operation]) -> CheckResult { SetFullChecker.check(history) }
 
     public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
-        [Invariants.broadcastEveryNodeHoldsEveryAck(history, nodes: cluster.nodeIDs)]
+        [Invariants.everyNodeHoldsEveryAck(history, nodes: cluster.nodeIDs)]
     }
 }

@@ -92,6 +92,9 @@ public enum Challenges {
             .txn6bNoFault,
             .txn6b,
             .txn6c,
+            .gSet,
+            .gSetPartition,
+            .pnCounter,
         ]
     }
 

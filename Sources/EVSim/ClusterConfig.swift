@@ -1,3 +1,4 @@
+import EVCheckers
 import EVCore
 import EVSimCore
 import Logging

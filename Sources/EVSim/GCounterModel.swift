@@ -3,31 +3,33 @@ import EVCore
 import EVSimCore
 import Workloads
 
-/// Challenge 4's workload, g-counter (protocol reference §9.4): a random 50/50 mix of `add` (delta
-/// 0–4) and `read`; after heal + 10 s, one final `read` per worker. Only the final reads are
-/// checked (`GCounterChecker`). Errors are not translated for this workload: any error or timeout
-/// is :info. A probe installed in the nodes measures how fast they converge.
+/// Challenge 4's workload, g-counter, and pn-counter (protocol reference §9.4, §9.8): a random
+/// 50/50 mix of `add` (delta 0–4; pn-counter −5–4) and `read`; after heal + 10 s, one final `read`
+/// per worker. Only the final reads are checked (`GCounterChecker`). Errors are not translated for
+/// this workload: any error or timeout is :info. A value log watching the nodes measures how fast
+/// they converge.
 public final class GCounterModel: WorkloadModel {
-    public let kind = WorkloadKind.gCounter
+    public let kind: WorkloadKind
     public var hasFinalPhase: Bool { true }
-    /// Largest delta drawn (the g-counter generator draws 0…4).
-    public let maxDelta: Int
-    /// Installed into every node's `GCounter.Config` by `configure(_:)`.
-    public let probe = GCounterProbe()
+    /// The deltas drawn.
+    public let deltas: ClosedRange<Int>
+    /// Every node's value over time, watched by `watch(_:)`.
+    public let valueLog = GCounterValueLog()
 
     static let addSchema = ReplySchema(type: "add_ok")
     static let readSchema = ReplySchema(type: "read_ok", fields: [("value", .int)])
 
-    public init(maxDelta: Int = 4) {
-        self.maxDelta = maxDelta
+    /// `kind`: .gCounter or .pnCounter.
+    public init(_ kind: WorkloadKind = .gCounter) {
+        precondition(kind == .gCounter || kind == .pnCounter)
+        self.kind = kind
+        deltas = kind == .gCounter ? 0...4 : -5...4
     }
 
-    public func configure(_ workloads: inout WorkloadConfig) {
-        workloads.gCounter.probe = probe
-    }
+    public func watch(_ cluster: Cluster) { valueLog.watch(cluster) }
 
     public func nextOperation(worker: Int, rng: inout SimRandom) -> (f: String, value: JSONValue) {
-        rng.unit() < 0.5 ? ("add", .int(rng.int(0...maxDelta))) : ("read", .null)
+        rng.unit() < 0.5 ? ("add", .int(rng.int(deltas))) : ("read", .null)
     }
 
     public func finalOperations(worker: Int) -> [(f: String, value: JSONValue)] { [("read", .null)] }
@@ -53,10 +55,10 @@ public final class GCounterModel: WorkloadModel {
     }
 
     public func check(_ history: [Operation]) -> CheckResult {
-        GCounterChecker.check(history, valueChanges: probe.changes)
+        GCounterChecker.check(history, valueChanges: valueLog.changes)
     }
 
     public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
-        [Invariants.gCounterReadsMonotonicPerNode(history)]
+        kind == .gCounter ? [Invariants.gCounterReadsMonotonicPerNode(history)] : []
     }
 }

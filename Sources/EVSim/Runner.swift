@@ -60,6 +60,7 @@ public final class Runner {
         model.configure(&config.workloads)
         config.handlerFactory = spec.handlerFactory
         cluster = Cluster(config)
+        model.watch(cluster)
         // The runner's own stream, independent of the cluster's, so adding a draw in a node or
         // service does not shift the generator or the nemesis.
         rng = SimRandom(seed: spec.seed ^ 0x5DEE_CE66_D1CE_4E5B)

@@ -13,14 +13,14 @@ public protocol TxnStateReporting: AnyObject {
 extension Router: TxnStateReporting {
     public var txnRegisters: [JSONValue: JSONValue]? {
         // A node that never saw a txn has no Txn yet: its registers are empty.
-        (active[.txn] as? Txn)?.snapshot ?? [:]
+        (active[.txn] as? Txn)?.map ?? [:]
     }
 }
 
 /// Challenges 6a–6c's workload, txn-rw-register (protocol reference §9.6): the transaction
 /// generator, the client (one `txn` RPC per operation, reply shape checked against the request)
 /// and the checker (`TxnChecker` under the selected consistency model, plus the same analysis
-/// assuming sequential keys, plus replication visibility figures when a probe is installed).
+/// assuming sequential keys, plus replication visibility figures from watching the nodes).
 /// Clients are reusable; there is no final phase.
 public final class TxnModel: WorkloadModel {
     public let kind = WorkloadKind.txn
@@ -50,8 +50,8 @@ public final class TxnModel: WorkloadModel {
     }
 
     public let options: Options
-    /// Installed into every node's `Txn.Config` by `configure(_:)`; measures visibility.
-    public let probe = TxnReplicationProbe()
+    /// Watches the nodes (`watch(_:)`); measures visibility.
+    public let visibility = TxnVisibility()
 
     private var activeKeys: [Int]
     /// Writes generated so far per key (values written are 1, 2, …, unique per key).
@@ -70,9 +70,7 @@ public final class TxnModel: WorkloadModel {
         self.init(o)
     }
 
-    public func configure(_ workloads: inout WorkloadConfig) {
-        workloads.txn.probe = probe
-    }
+    public func watch(_ cluster: Cluster) { visibility.watch(cluster) }
 
     // MARK: generator
 
@@ -164,7 +162,7 @@ public final class TxnModel: WorkloadModel {
             ("allowed-anomalies", .object(strict.allowedFound.map { ($0, .int(strict.count($0))) })),
             ("version-order-edges", .int(strict.versionEdges)),
         ])))
-        let nodes = Set(history.map(\.node)).union(probe.commits.keys).sorted()
+        let nodes = Set(history.map(\.node)).union(visibility.commits.keys).sorted()
         if nodes.count > 1 { members.append(("replication-visibility", visibility(nodeIDs: nodes))) }
         return CheckResult(validity: valid ? .valid : .invalid, details: .object(members))
     }
@@ -173,7 +171,7 @@ public final class TxnModel: WorkloadModel {
     /// it) to its application on each other node, in ms; `not-applied` counts (transaction, node)
     /// pairs still in flight when the run stopped.
     public func visibility(nodeIDs: [String]) -> JSONValue {
-        let (lags, missing) = probe.visibilityLags(nodeIDs: nodeIDs)
+        let (lags, missing) = visibility.visibilityLags(nodeIDs: nodeIDs)
         func ms(_ q: Double) -> JSONValue {
             guard !lags.isEmpty else { return .null }
             let i = min(lags.count - 1, Int((Double(lags.count - 1) * q).rounded()))

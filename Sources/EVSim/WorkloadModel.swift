@@ -15,9 +15,12 @@ public protocol WorkloadModel: AnyObject {
     /// Requests sent once to each node after init, before the load starts (e.g. topology).
     func setupRequests(nodeIDs: [String]) -> [(node: String, body: JSONValue)]
 
-    /// Adjusts the node tunables of this run before the cluster starts (e.g. installs a probe
-    /// the checker reads). Default: nothing.
+    /// Adjusts the node tunables of this run before the cluster starts. Default: nothing.
     func configure(_ workloads: inout WorkloadConfig)
+
+    /// Starts watching node state the checker reads (through `Cluster.observer`), once the
+    /// cluster exists. Default: nothing.
+    func watch(_ cluster: Cluster)
 
     /// The next operation for a free worker: its function and invocation value.
     func nextOperation(worker: Int, rng: inout SimRandom) -> (f: String, value: JSONValue)
@@ -54,6 +57,7 @@ public extension WorkloadModel {
     var reusableClients: Bool { false }
     func setupRequests(nodeIDs: [String]) -> [(node: String, body: JSONValue)] { [] }
     func configure(_ workloads: inout WorkloadConfig) {}
+    func watch(_ cluster: Cluster) {}
     var settlesBeforeInvariants: Bool { false }
     func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] { [] }
     func finalOperations(worker: Int) -> [(f: String, value: JSONValue)] { [] }

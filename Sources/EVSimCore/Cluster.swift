@@ -68,8 +68,6 @@ public final class Cluster {
         rng = root.fork()
         nodeIDs = (0..<config.nodeCount).map { "n\($0)" }
         logs = LogCollector(level: config.logLevel)
-        let collector = logs
-        let queue = events
         for id in nodeIDs {
             let node = makeProcess(id)
             network.register(node)
@@ -77,13 +75,18 @@ public final class Cluster {
         }
     }
 
+    /// Called after every message and timer run of any node process: how a model watches node
+    /// state over time (e.g. when the counters agree) without hooks in the workloads.
+    public var observer: ((SimNode) -> Void)?
+
     /// A fresh process for node `id`: new handler, new `Node`, nothing from before.
     private func makeProcess(_ id: String) -> SimNode {
-        let collector = logs
-        let queue = events
+        let collector = logs, queue = events
         let logger = Logger(label: "evnode") { _ in SimLogHandler(collector: collector, events: queue) }
-        return SimNode(id: id, network: network, handler: makeHandler(id),
-                       wallClockOrigin: settings.wallClockOrigin, logger: logger)
+        let process = SimNode(id: id, network: network, handler: makeHandler(id),
+                              wallClockOrigin: settings.wallClockOrigin, logger: logger)
+        process.afterEvent = { [unowned self] in self.observer?($0) }
+        return process
     }
 
     public var now: Micros { events.now }
@@ -184,7 +187,7 @@ public final class Cluster {
     }
 
     /// Sends `body` to `node` from a fresh client and runs until the reply arrives (nil if none
-    /// arrives within `limit` of virtual time). For tests and probes.
+    /// arrives within `limit` of virtual time). For tests.
     @discardableResult
     public func call(_ node: String, _ body: JSONValue, limit: Micros = .seconds(6)) -> JSONValue? {
         var reply: JSONValue?

@@ -22,6 +22,9 @@ public final class SimNode: Transport, Endpoint {
     private var backlog: [(arrivedAt: Micros, message: SimMessage)] = []
     /// Messages delivered to the handler and timer batches run, for tests of the fault model.
     public private(set) var delivered = 0, timerRuns = 0
+    /// Called after each message and each timer run this process handles (the simulator reads
+    /// node state through it; nothing in the node knows).
+    var afterEvent: ((SimNode) -> Void)?
 
     public init(id: String, network: SimNetwork, handler: MessageHandler, wallClockOrigin: Micros, logger: Logger) {
         self.id = id
@@ -48,6 +51,7 @@ public final class SimNode: Transport, Endpoint {
         if isPaused { return backlog.append((events.now, message)) }
         delivered += 1
         message.line.withUnsafeBytes { node.receive(line: $0) }
+        afterEvent?(self)
     }
 
     /// Keeps one wake-up event scheduled at the node's earliest timer deadline.
@@ -61,6 +65,7 @@ public final class SimNode: Transport, Endpoint {
             guard self.isAlive, !self.isPaused else { return } // resume re-arms
             self.timerRuns += 1
             self.node.fireTimers()
+            self.afterEvent?(self)
             self.timersChanged()
         }
     }
@@ -100,11 +105,13 @@ public final class SimNode: Transport, Endpoint {
             if let due, pending.first.map({ due < $0.arrivedAt }) ?? true {
                 timerRuns += 1
                 node.fireTimers()
+                afterEvent?(self)
                 continue
             }
             guard let next = pending.popFirst() else { break }
             delivered += 1
             next.message.line.withUnsafeBytes { node.receive(line: $0) }
+            afterEvent?(self)
         }
         timersChanged()
     }

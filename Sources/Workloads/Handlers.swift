@@ -22,15 +22,37 @@ public enum Senders: Sendable {
     case peers
 }
 
+/// Whether a message belongs to a workload, judged from its body: how the router tells apart the
+/// workloads that share a type (`add` of g-set and of the counters, `read`, `txn`).
+public enum BodyMatch: Sendable {
+    case yes, no, maybe
+}
+
+/// How a route judges bodies (see `BodyMatch`).
+public enum BodyMatcher {
+    /// Any body may be this workload's (`maybe`): the router decides by what is running.
+    case always
+    /// A body with this field is this workload's; one without is not.
+    case has(String)
+    /// Decided by the body's content.
+    case custom((JSON) -> BodyMatch)
+
+    func match(_ body: JSON) -> BodyMatch {
+        switch self {
+        case .always: return .maybe
+        case .has(let field): return body[field].exists ? .yes : .no
+        case .custom(let judge): return judge(body)
+        }
+    }
+}
+
 /// One workload's message types and what each does: the single place a type is declared.
 /// The router is built from these tables, so nothing else lists a workload's types.
 public struct Handlers<W: Workload> {
     struct Route {
         let type: String
         let senders: Senders
-        /// Whether a message of this type may create the workload (false for types another
-        /// workload also serves and that never open this one, e.g. broadcast's `read`).
-        let opens: Bool
+        let matcher: BodyMatcher
         let run: (W, Message) throws -> Void
     }
 
@@ -38,17 +60,12 @@ public struct Handlers<W: Workload> {
 
     public init(_ build: (inout Handlers<W>) -> Void) { build(&self) }
 
-    /// Registers `run` for messages of `type`.
-    public mutating func on(_ type: String, from senders: Senders = .anyone, opensWorkload: Bool = true,
+    /// Registers `run` for messages of `type` (whose body `when` accepts, where several
+    /// workloads serve the type).
+    public mutating func on(_ type: String, from senders: Senders = .anyone, when matcher: BodyMatcher = .always,
                             _ run: @escaping (W, Message) throws -> Void) {
         precondition(!routes.contains { $0.type == type }, "\(W.self) registers \(type) twice")
-        routes.append(Route(type: type, senders: senders, opens: opensWorkload, run: run))
-    }
-
-    /// Registers a replication channel's data and ack types, both peer-only.
-    public mutating func replication<E>(_ channel: ReplicationChannel, _ replicator: @escaping (W) -> Replicator<E>) {
-        on(channel.dataType, from: .peers) { w, m in try replicator(w).receive(m) }
-        on(channel.ackType, from: .peers) { w, m in try replicator(w).receive(m) }
+        routes.append(Route(type: type, senders: senders, matcher: matcher, run: run))
     }
 }
 

@@ -18,8 +18,8 @@ import EVCore
 ///   cluster (`joined(restarted:)`); a restarted process first greets every peer (the replicator's
 ///   handshake) and recovers what they hold of every key, so an offset is never used twice. Sends to
 ///   its keys wait for that, up to `recoveryWait`, then get error 11.
-public final class Kafka: Workload {
-    public static let channel = ReplicationChannel(prefix: "kf")
+public final class Kafka: ReplicatedWorkload {
+    public static let replicationName = "kf"
 
     public static let handlers = Handlers<Kafka> { h in
         h.on("send") { k, m in try k.send(m) }
@@ -28,7 +28,7 @@ public final class Kafka: Workload {
         h.on("list_committed_offsets") { k, m in try k.list(m) }
         h.on("kf_send", from: .peers) { k, m in try k.forwardedSend(m) }
         h.on("kf_list", from: .peers) { k, m in try k.peerList(m) }
-        h.replication(channel) { $0.links }
+        h.replicated()
     }
 
     public struct Config: Sendable {
@@ -51,7 +51,7 @@ public final class Kafka: Workload {
     private let ids: [String]
     private var logs: [String: KafkaKeyLog] = [:]
     private var committed: [String: Int] = [:]
-    private let links: Replicator<KafkaEntry>
+    public let replicated: ReplicatedState<Kafka>
     /// Set once the node may hand out offsets of its own keys (see Restarts above).
     private var recovered = false
     /// nil until the node knows whether this process is a restart.
@@ -59,9 +59,7 @@ public final class Kafka: Workload {
     /// Sends to own keys that arrived before `recovered`, in arrival order.
     private var waiting: [(req: RequestRef, replyType: String, key: String, msg: Int)] = []
     private var recoveryPoll: TimerID?
-    /// Durable mode: this node's acknowledged sends and commits, in the kv service.
-    private var durable: DurableLog<KafkaEntry>?
-    /// Durable mode: per own key, offsets handed to sends whose store has not completed yet.
+    /// Per own key, offsets handed to sends not yet published (stored, in durable mode).
     private var reserved: [String: Int] = [:]
 
     /// Counters for tests and the simulator's reports.
@@ -70,29 +68,20 @@ public final class Kafka: Workload {
         public var localSends = 0, forwardedSends = 0, inconsistentReplicas = 0
     }
 
-    public var replicationStats: Replicator<KafkaEntry>.Stats { links.stats }
+    public var replicationStats: Replicator<KafkaEntry>.Stats { replicated.links.stats }
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
         self.config = config.kafka
         ids = node.nodeIDs
-        links = Replicator(node: node, channel: Self.channel, config: config.kafka.link)
-        links.openToAllPeers(flushInterval: self.config.replicationInterval)
-        links.snapshot = { [unowned self] _ in self.everything() }
-        links.onDeliver { [unowned self] entries, peer in
-            for e in entries { self.apply(e, from: peer) }
-        }
-        durable = DurableLog.open(node: node, name: "kf", config: config.durability) { [unowned self] stored in
-            for e in stored {
-                self.apply(e, from: nil)
-                self.links.append(e)
-            }
-        }
+        replicated = ReplicatedState(node: node, topology: .mesh(flushInterval: config.kafka.replicationInterval),
+                                     link: config.kafka.link, durability: config.durability)
+        replicated.attach(self)
     }
 
     public func joined(restarted: Bool) {
         self.restarted = restarted
-        if restarted { links.startHandshake() }
+        replicated.joined(restarted: restarted)
         if !waiting.isEmpty { recoveryTick() } // a fresh cluster: the waiting sends go now
     }
 
@@ -133,8 +122,7 @@ public final class Kafka: Workload {
                 self.replySendOK(req, type: "send_ok", offset: offset)
             case .error(let code, let text):
                 // Pass the owner's verdict on: a definite code from it means it did nothing.
-                let passed = ErrorCode(rawValue: code) ?? .crash
-                self.node.replyError(to: req, code: passed, text: "owner \(owner): \(text)")
+                self.node.replyError(to: req, code: code, text: "owner \(owner): \(text)")
             case .timeout:
                 self.node.replyError(to: req, code: .crash,
                                      text: "owner \(owner) did not answer in time; the message may or may not be stored")
@@ -168,27 +156,21 @@ public final class Kafka: Workload {
             }
             return
         }
-        guard let durable else {
-            let offset = log(key).append(msg)
-            links.append(.message(key: key, offset: offset, msg: msg))
-            return replySendOK(req, type: replyType, offset: offset)
-        }
-        // Visible (to polls and peers) only once stored; stores complete in order, so the log
-        // stays dense.
+        // Visible (to polls and peers) only once published; publications complete in order, so
+        // the log stays dense.
         let offset = log(key).count + reserved[key, default: 0]
         reserved[key, default: 0] += 1
         let entry = KafkaEntry.message(key: key, offset: offset, msg: msg)
-        durable.store([entry]) { [unowned self] in
+        replicated.publish([entry]) { [unowned self] in
             self.reserved[key]! -= 1
-            self.apply(entry, from: nil)
-            self.links.append(entry)
+            _ = self.merge(entry)
             self.replySendOK(req, type: replyType, offset: offset)
         }
     }
 
     private func checkRecovered() -> Bool {
-        guard let restarted, durable?.isRecovered ?? true else { return false }
-        recovered = !restarted || node.peers.allSatisfy { links.isCaughtUp(with: $0) }
+        guard let restarted, replicated.isRecovered else { return false }
+        recovered = !restarted || node.peers.allSatisfy { replicated.links.isCaughtUp(with: $0) }
         return recovered
     }
 
@@ -262,15 +244,11 @@ public final class Kafka: Workload {
         if let problem { throw ProtocolError.malformed(problem) }
         // All or nothing: nothing is applied before every offset was validated.
         let raised = updates.filter { $0.1 > committed[$0.0] ?? -1 }.map { KafkaEntry.commit(key: $0.0, offset: $0.1) }
-        let apply = { [unowned self] in
-            for e in raised {
-                self.apply(e, from: nil)
-                self.links.append(e)
-            }
+        guard !raised.isEmpty else { return node.reply(to: req, type: "commit_offsets_ok") }
+        replicated.publish(raised) { [unowned self] in
+            for e in raised { _ = self.merge(e) }
             self.node.reply(to: req, type: "commit_offsets_ok")
         }
-        guard let durable, !raised.isEmpty else { return apply() }
-        durable.store(raised, then: apply)
     }
 
     /// Raises the committed offset of `key`; false if it was already at least that.
@@ -296,7 +274,7 @@ public final class Kafka: Workload {
         let req = try m.requireRequest()
         let keys = try requestedKeys(m)
         // A restarted node's own commits may not be back yet: its answer could go backwards.
-        guard durable?.isRecovered ?? true else {
+        guard replicated.isRecovered else {
             throw ProtocolError(.temporarilyUnavailable, "\(node.id) is recovering its committed offsets")
         }
         var merged: [String: Int] = [:]
@@ -353,21 +331,24 @@ public final class Kafka: Workload {
 
     // MARK: replication
 
-    /// Applies a message or committed offset from a peer (nil: from this node's own store).
-    private func apply(_ entry: KafkaEntry, from peer: Int?) {
+    /// Applies a message at its offset or a committed offset (own, a peer's, or stored).
+    public func merge(_ entry: KafkaEntry) -> Bool {
         switch entry {
         case .message(let key, let offset, let msg):
-            if !log(key).apply(start: offset, [msg]) {
+            let log = log(key)
+            let before = log.count
+            if !log.apply(start: offset, [msg]) {
                 stats.inconsistentReplicas += 1
-                node.logger.error("\(peer.map { ids[$0] } ?? "the store") gave offset \(offset) of key \(key), which contradicts the stored one")
+                node.logger.error("offset \(offset) of key \(key) came with a message that contradicts the one held")
             }
+            return log.count != before
         case .commit(let key, let offset):
-            _ = raiseCommitted(key, offset)
+            return raiseCommitted(key, offset)
         }
     }
 
     /// Every message and committed offset this node holds, for a restarted peer.
-    private func everything() -> [KafkaEntry] {
+    public func snapshot() -> [KafkaEntry] {
         var out: [KafkaEntry] = []
         for key in logs.keys.sorted() {
             for (offset, msg) in logs[key]!.messages.enumerated() { out.append(.message(key: key, offset: offset, msg: msg)) }

@@ -1,20 +1,28 @@
 import EVCore
 
-/// Routes each message to its workload by type, creating the workload on first use. The routing
-/// table is built from every workload's `handlers`, so a type is declared in one place.
+/// Routes each message to its workload, creating the workload on first use. The routing table is
+/// built from every workload's `handlers`, so a type is declared in one place.
 ///
-/// A type served by several workloads (`read`: broadcast and g-counter) goes to the first of them
-/// (in `WorkloadKind` order) that is active; if none is, to the first that may open on it.
+/// A type several workloads serve is told apart by its body (`BodyMatcher`): a workload whose
+/// matcher says yes takes it; else the first running one that does not say no; else the only one
+/// left. When the body cannot tell (a bare `read` of broadcast, g-set or a counter, before anything
+/// of those ran here), the message is held, keeping its receipt time, until the node learns its
+/// workload: from the next message that tells (a client's, or a peer's replication), or from the
+/// cluster's registry in lin-kv, read once when something is held. A message held `holdLimit` is
+/// refused with error 11: a g-set's and a counter's empty reads differ, so no answer fits both,
+/// and a client blocked on it might be the only one that could tell (every worker's first
+/// operation a read).
 /// A handler's thrown `ProtocolError` becomes the error reply; it is logged once per sender, type
 /// and code (then at debug level), so a flood of bad messages cannot flood stderr.
 ///
 /// Restarts (docs/faults.md): a process started after a kill gets only `init`, not the messages
-/// that told its predecessor its workload. So the first node writes its workload's name to lin-kv
-/// (`evnode/workload`) when the workload starts, and every node reads it at init: found means this
-/// process replaces an earlier one, which starts the workload at once and announces itself to its
-/// peers (`Workload.joined(restarted:)`, which every workload gets once the answer is known).
-/// Until the read is answered, a `read` (ambiguous between broadcast and g-counter) is held and
-/// handled once it is. Cost: one lin-kv round trip per node per start, and one write per cluster.
+/// that told its predecessor its workload. So the workload's name is written to lin-kv
+/// (`evnode/workload`, see `writeRegistry`) when it starts, and every node reads it at init: found
+/// means this process replaces an earlier one, which starts the workload at once and announces
+/// itself to its peers (`Workload.joined(restarted:)`, which every workload gets once the answer
+/// is known). A read that fails for another reason than a missing key (a timeout, a pause) is
+/// retried: guessing "fresh" would let a restarted kafka owner hand out offsets before recovering
+/// them. Cost: one lin-kv round trip per node per start, and two to N writes per cluster.
 public final class Router: MessageHandler {
     public let forced: WorkloadKind?
     public let config: WorkloadConfig
@@ -22,19 +30,28 @@ public final class Router: MessageHandler {
     private unowned var node: Node!
     /// Nodes of the cluster other than this one: the only senders of peer-only types.
     private var peers: Set<String> = []
-    /// The last route taken. Streams are long runs of one type, so this saves the table lookup
-    /// per message; it is dropped whenever `active` changes, the only thing a route depends on
-    /// besides the type.
+    /// The last route taken, for types only one workload serves. Streams are long runs of one
+    /// type, so this saves the table lookup per message; it is dropped whenever `active` changes.
     private var lastRoute: BoundRoute?
     private var logged: Set<String> = []
     private var registry = Registry.unread
     private var registryWritten = false
-    /// Ambiguous messages that came while the registry read was out, as lines to handle after it.
-    private var held: [String] = []
+    /// Set when a message's body alone opened a workload: this node then writes the registry.
+    private var announce = false
+    /// Messages whose workload could not be told yet, as lines with their receipt times.
+    private var held: [(line: String, receivedAt: Micros, request: RequestRef?)] = []
+    private var registryPolling = false
+    private var expiryArmed = false
     /// Workloads told whether this process is a restart.
     private var joined: Set<WorkloadKind> = []
     private enum Registry { case unread, reading, missing, found }
     static let registryKey: JSONValue = "evnode/workload"
+    /// Wait before reading the registry again after a failed read.
+    public static let registryRetry: Micros = .ms(500)
+    /// Longest a message is held before it is refused.
+    public static let holdLimit: Micros = .ms(500)
+    /// Most messages held; beyond that they are refused with error 11.
+    static let maxHeld = 10_000
 
     /// A route with its workload, kept as one object so the fast path retains one reference.
     private final class BoundRoute {
@@ -50,10 +67,10 @@ public final class Router: MessageHandler {
         }
     }
 
-    /// Every route, by type, in `WorkloadKind` order.
+    /// Every route, by type, in `WorkloadKind` order (one implementation per kind).
     private static let table: [String: [AnyRoute]] = {
         var table: [String: [AnyRoute]] = [:]
-        for kind in WorkloadKind.allCases {
+        for kind in WorkloadKind.allCases where kind.implementation == kind {
             for route in kind.routes { table[route.type, default: []].append(route) }
         }
         return table
@@ -63,7 +80,7 @@ public final class Router: MessageHandler {
     public static var messageTypes: [String] { table.keys.sorted() }
 
     public init(forced: WorkloadKind? = nil, config: WorkloadConfig = WorkloadConfig()) {
-        self.forced = forced
+        self.forced = forced?.implementation
         self.config = config
     }
 
@@ -73,29 +90,45 @@ public final class Router: MessageHandler {
         active.removeAll() // a re-init starts from scratch
         joined.removeAll()
         registryWritten = false
+        announce = false
         lastRoute = nil
         registry = .reading
         node.after(0) { [weak self] in self?.readRegistry() } // after init_ok
     }
 
+    /// The init-time read: is this process a restart, and of which workload?
     private func readRegistry() {
         KVClient(node: node, service: KVClient.linKV).read(Self.registryKey) { [weak self] result in
             guard let self else { return }
-            defer {
-                self.tellJoined()
-                self.handleHeld()
-            }
             switch result {
             case .ok(let value):
                 self.registry = .found
-                guard let kind = self.forced ?? value?.string.flatMap(WorkloadKind.init(rawValue:)) else { return }
-                self.node.logger.notice("\(kind.rawValue) ran here before this process: rejoining")
-                _ = self.workload(kind)
-            case .error(let code, _) where code == ErrorCode.keyDoesNotExist.rawValue:
+                if let kind = self.forced ?? value?.string.flatMap(WorkloadKind.init(rawValue:))?.implementation {
+                    self.node.logger.notice("\(kind.rawValue) ran here before this process: rejoining")
+                    _ = self.workload(kind)
+                }
+            case .error(.keyDoesNotExist, _):
                 self.registry = .missing
                 if let first = self.active.keys.first { self.writeRegistry(first) }
             default:
-                self.registry = .missing // unknown: behave as a fresh cluster
+                self.node.after(Self.registryRetry) { [weak self] in self?.readRegistry() }
+                return
+            }
+            self.tellJoined()
+            self.handleHeld()
+        }
+    }
+
+    /// When a fresh process starts holding: asks the registry which workload the cluster runs
+    /// (another node may have learned it).
+    private func pollRegistry() {
+        guard !registryPolling, registry == .missing else { return }
+        registryPolling = true
+        KVClient(node: node, service: KVClient.linKV).read(Self.registryKey) { [weak self] result in
+            guard let self else { return }
+            self.registryPolling = false
+            if case .ok(let value) = result, let kind = value?.string.flatMap(WorkloadKind.init(rawValue:))?.implementation {
+                _ = self.workload(kind)
             }
         }
     }
@@ -107,8 +140,30 @@ public final class Router: MessageHandler {
         held.removeAll()
         node.after(0) { [weak self] in
             guard let node = self?.node else { return }
-            for var line in lines { line.withUTF8 { node.receive(line: UnsafeRawBufferPointer($0)) } }
+            for h in lines { node.redeliver(line: h.line, receivedAt: h.receivedAt) }
         }
+    }
+
+    /// Refuses the messages held `holdLimit`, then waits for the next one to come due.
+    private func expireHeld() {
+        guard let oldest = held.first else { return }
+        let due = oldest.receivedAt + Self.holdLimit
+        guard node.now >= due else {
+            expiryArmed = true
+            node.after(due - node.now) { [weak self] in
+                self?.expiryArmed = false
+                self?.expireHeld()
+            }
+            return
+        }
+        let expired = held.prefix { node.now >= $0.receivedAt + Self.holdLimit }
+        held.removeFirst(expired.count)
+        for h in expired {
+            if let req = h.request {
+                node.replyError(to: req, code: .temporarilyUnavailable, text: "this node does not know its workload yet")
+            }
+        }
+        expireHeld()
     }
 
     /// Tells each active workload, once, whether this process is a restart (registry found).
@@ -120,9 +175,12 @@ public final class Router: MessageHandler {
         }
     }
 
-    /// The first node names the cluster's workload, once, for processes started after a kill.
+    /// Names the cluster's workload, once per process, for processes started after a kill and
+    /// for nodes holding messages they cannot place. Written by the first two nodes (one may be
+    /// cut off), and by any node whose workload only a message's body told (other nodes may be
+    /// holding that workload's bare reads, and only this node knows).
     private func writeRegistry(_ kind: WorkloadKind) {
-        guard registry == .missing, !registryWritten, node.id == node.nodeIDs.first else { return }
+        guard registry == .missing, !registryWritten, announce || node.nodeIDs.prefix(2).contains(node.id) else { return }
         registryWritten = true
         KVClient(node: node, service: KVClient.linKV).write(Self.registryKey, .string(kind.rawValue)) { _ in }
     }
@@ -133,16 +191,16 @@ public final class Router: MessageHandler {
             return
         }
         self.node = node
-        guard let route = route(for: message.type) else {
-            if isAmbiguousForNow(message.type) {
-                hold(message)
-            } else {
-                fail(message, .notSupported("unsupported message type '\(message.type)'"))
-            }
-            return
+        guard let candidates = Self.table[message.type] else {
+            return fail(message, .notSupported("unsupported message type '\(message.type)'"))
         }
+        if let forced, !candidates.contains(where: { $0.kind == forced }) {
+            return fail(message, .notSupported("\(message.type) is not a \(forced.rawValue) message"))
+        }
+        guard let (route, toldByBody) = route(among: candidates, for: message) else { return hold(message) }
+        if toldByBody && active[route.kind] == nil { announce = true }
         let bound = BoundRoute(type: message.type, route: route, workload: workload(route.kind))
-        lastRoute = bound
+        if candidates.count == 1 { lastRoute = bound }
         run(bound, message)
     }
 
@@ -172,6 +230,7 @@ public final class Router: MessageHandler {
 
     /// The instance of `kind` on this node, created if needed.
     public func workload(_ kind: WorkloadKind) -> any Workload {
+        let kind = kind.implementation
         if let w = active[kind] { return w }
         let make = Self.table.values.lazy.flatMap { $0 }.first { $0.kind == kind }!.make
         let w = make(node, config)
@@ -179,28 +238,32 @@ public final class Router: MessageHandler {
         lastRoute = nil
         writeRegistry(kind)
         tellJoined()
+        handleHeld()
         return w
     }
 
-    private func route(for type: String) -> AnyRoute? {
-        guard let candidates = Self.table[type] else { return nil }
-        if let forced { return candidates.first { $0.kind == forced } }
-        if let open = candidates.first(where: { active[$0.kind] != nil }) { return open }
-        // Ambiguous with nothing active: a restarted process learns its workload from lin-kv first.
-        if isAmbiguousForNow(type) { return nil }
-        return candidates.first { $0.opens }
-    }
-
-    /// A type several workloads serve, none of them active, while the registry read is out.
-    private func isAmbiguousForNow(_ type: String) -> Bool {
-        guard forced == nil, registry == .reading, let candidates = Self.table[type], candidates.count > 1 else { return false }
-        return !candidates.contains { active[$0.kind] != nil }
+    /// The route `m` takes and whether only its body told it apart from other workloads' routes,
+    /// or nil when its workload cannot be told yet (see the type's comment).
+    private func route(among candidates: [AnyRoute], for m: Message) -> (AnyRoute, toldByBody: Bool)? {
+        if let forced { return candidates.first { $0.kind == forced }.map { ($0, false) } }
+        if candidates.count == 1 { return (candidates[0], false) }
+        let verdicts = candidates.map { $0.matcher.match(m.body) }
+        if let i = verdicts.firstIndex(of: .yes) { return (candidates[i], true) }
+        let possible = candidates.indices.filter { verdicts[$0] != .no }.map { candidates[$0] }
+        if let running = possible.first(where: { active[$0.kind] != nil }) { return (running, false) }
+        if possible.count == 1 { return (possible[0], true) }
+        // None fits (the first candidate's handler names what is missing), or several might.
+        if possible.isEmpty { return (candidates.first { active[$0.kind] != nil } ?? candidates[0], false) }
+        return nil
     }
 
     private func hold(_ m: Message) {
-        guard held.count < 10_000 else {
+        guard held.count < Self.maxHeld else {
             return fail(m, ProtocolError(.temporarilyUnavailable, "\(m.type): workload not known yet"))
         }
-        held.append(JSONValue.object([("src", .string(m.src)), ("dest", .string(m.dest)), ("body", m.body.value ?? .null)]).text)
+        let line = JSONValue.object([("src", .string(m.src)), ("dest", .string(m.dest)), ("body", m.body.value ?? .null)]).text
+        held.append((line, m.receivedAt, m.request))
+        pollRegistry()
+        if !expiryArmed { expireHeld() }
     }
 }

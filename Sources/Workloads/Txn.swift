@@ -16,12 +16,12 @@ import EVCore
 ///   all nodes converge on the same map. A restarted peer gets the whole map.
 ///
 /// Keys and values may be any JSON (Maelstrom sends integers). Bad input gets error 12.
-public final class Txn: Workload {
-    public static let channel = ReplicationChannel(prefix: "tx")
+public final class Txn: ReplicatedWorkload {
+    public static let replicationName = "tx"
 
     public static let handlers = Handlers<Txn> { h in
-        h.on("txn") { t, m in try t.transact(m) }
-        h.replication(channel) { $0.links }
+        h.on("txn", when: .custom(Txn.isRWRegister)) { t, m in try t.transact(m) }
+        h.replicated()
     }
 
     public struct Config: Sendable {
@@ -29,8 +29,6 @@ public final class Txn: Workload {
         /// interval. Longer means fewer messages and later visibility on the other nodes.
         public var replicationInterval: Micros = .ms(10)
         public var link = ReplicationConfig(ackDelay: .ms(50), retransmitTimeout: .ms(500), maxEntriesPerMessage: 400)
-        /// Observes commits and remote applications (the simulator measures visibility with it).
-        public var probe: TxnReplicationProbe?
 
         public init() {}
     }
@@ -56,43 +54,30 @@ public final class Txn: Workload {
     private var registers: [JSONValue: Register] = [:]
     /// Highest counter applied here (own or received).
     private var lamport = 0
-    private let links: Replicator<TxnEntry>
-    /// Own committed write transactions so far, and per peer how many of its entries were applied
-    /// here (the probe's sequence numbers).
-    private var commits = 0
-    private var appliedFrom: [Int: Int] = [:]
-    /// Durable mode: this node's committed transactions, in the kv service.
-    private var durable: DurableLog<TxnEntry>?
+    public let replicated: ReplicatedState<Txn>
+    /// Own write transactions committed so far, and per origin (index in `node_ids`) how many of
+    /// its transactions were merged here: how the simulator measures visibility.
+    public private(set) var commits = 0
+    public private(set) var merged: [Int: Int] = [:]
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
         self.config = config.txn
         selfIndex = node.nodeIDs.firstIndex(of: node.id) ?? 0
-        links = Replicator(node: node, channel: Self.channel, config: config.txn.link)
-        links.openToAllPeers(flushInterval: self.config.replicationInterval)
-        links.snapshot = { [unowned self] _ in self.wholeMap() }
-        links.onDeliver { [unowned self] entries, peer in
-            for e in entries { self.applyRemote(e, from: peer) }
-        }
-        // Served at once: stamps are hybrid clocks and registers last-writer-wins, so what is
-        // recovered later merges in as if it had been replicated.
-        durable = DurableLog.open(node: node, name: "tx", config: config.durability) { [unowned self] stored in
-            for e in stored {
-                self.merge(e)
-                self.links.append(e)
-            }
-        }
+        replicated = ReplicatedState(node: node, topology: .mesh(flushInterval: config.txn.replicationInterval),
+                                     link: config.txn.link, durability: config.durability)
+        replicated.attach(self)
     }
 
     /// The current map (for the simulator's convergence checks).
-    public var snapshot: [JSONValue: JSONValue] { registers.mapValues(\.value) }
+    public var map: [JSONValue: JSONValue] { registers.mapValues(\.value) }
 
     /// Replication counters (for tests and logs).
-    public var replicationStats: Replicator<TxnEntry>.Stats { links.stats }
+    public var replicationStats: Replicator<TxnEntry>.Stats { replicated.links.stats }
 
     /// Own committed write transactions some peer has not acknowledged yet.
     public var unconfirmedEntries: Int {
-        node.peers.compactMap { links.state(of: $0)?.unacknowledged }.max() ?? 0
+        node.peers.compactMap { replicated.links.state(of: $0)?.unacknowledged }.max() ?? 0
     }
 
     // MARK: client transactions
@@ -102,11 +87,6 @@ public final class Txn: Workload {
         case write(key: JSONValue, value: JSONValue)
     }
 
-
-    /// A restarted process greets every peer, so each notices the new incarnation and resends.
-    public func joined(restarted: Bool) {
-        if restarted { links.startHandshake() }
-    }
     private func transact(_ m: Message) throws {
         let req = try m.requireRequest()
         let ops = try Self.parse(m.body["txn"])
@@ -130,23 +110,14 @@ public final class Txn: Workload {
             }
         }
 
-        let answer = { [unowned self] in self.answer(req, ops, results) }
-        guard !finalWrites.isEmpty else { return answer() }
+        guard !finalWrites.isEmpty else { return answer(req, ops, results) }
         // Commit: all final writes at once, with a stamp above everything applied here.
         lamport = max(lamport + 1, Int(node.wallClock))
-        let stamp = Stamp(counter: lamport, origin: selfIndex)
-        for (key, value) in finalWrites { registers[key] = Register(value: value, stamp: stamp) }
-        let entry = TxnEntry(stamp: stamp, writes: finalWrites)
-        commits += 1
-        config.probe?.committed(origin: node.id, seq: commits, at: node.now)
-        guard let durable else {
-            links.append(entry)
-            return answer()
-        }
-        // Peers see it once stored: what they show their clients survives this node.
-        durable.store([entry]) { [unowned self] in
-            self.links.append(entry)
-            answer()
+        let entry = TxnEntry(stamp: Stamp(counter: lamport, origin: selfIndex), writes: finalWrites)
+        replicated.publish([entry]) { [unowned self] in
+            self.commits += 1
+            _ = self.merge(entry)
+            self.answer(req, ops, results)
         }
     }
 
@@ -167,6 +138,21 @@ public final class Txn: Workload {
                 }
             }
         }
+    }
+
+    /// Tells a txn-rw-register transaction from a txn-list-append one: writes are `w`, appends
+    /// `append`; one of only reads could be either.
+    static func isRWRegister(_ body: JSON) -> BodyMatch {
+        let txn = body["txn"]
+        var verdict = BodyMatch.maybe
+        for i in 0..<txn.count {
+            switch txn[i][0].string {
+            case "w": verdict = .yes
+            case "append": return .no
+            default: continue
+            }
+        }
+        return verdict
     }
 
     /// Validates the whole transaction before anything runs: `txn` must be an array of
@@ -197,31 +183,28 @@ public final class Txn: Workload {
 
     // MARK: replication
 
-    /// Applies a peer's committed transaction atomically: each key takes the write if its stamp
-    /// is newer than the one held (last writer wins), so every node ends with the same map.
-    private func applyRemote(_ entry: TxnEntry, from peer: Int) {
+    /// Applies a committed transaction atomically: each key takes the write if its stamp is newer
+    /// than the one held (last writer wins), so every node ends with the same map; the counter
+    /// moves past the entry's.
+    public func merge(_ entry: TxnEntry) -> Bool {
         guard entry.stamp.origin < node.nodeIDs.count else {
-            node.logger.error("\(Self.channel.dataType) from \(node.nodeIDs[peer]) names origin \(entry.stamp.origin), which is not a node; ignored")
-            return
+            node.logger.error("a replicated transaction names origin \(entry.stamp.origin), which is not a node; ignored")
+            return false
         }
-        merge(entry)
-        let seq = appliedFrom[peer, default: 0] + 1
-        appliedFrom[peer] = seq
-        config.probe?.applied(origin: node.nodeIDs[peer], seq: seq, on: node.id, at: node.now)
-    }
-
-    /// Last writer wins, key by key; the counter moves past the entry's.
-    private func merge(_ entry: TxnEntry) {
         lamport = max(lamport, entry.stamp.counter)
+        merged[entry.stamp.origin, default: 0] += 1
+        var changed = false
         for (key, value) in entry.writes {
             if let held = registers[key], !(held.stamp < entry.stamp) { continue }
             registers[key] = Register(value: value, stamp: entry.stamp)
+            changed = true
         }
+        return changed
     }
 
     /// The whole map as entries, one per stamp (the registers a transaction wrote that still hold
     /// its value), in stamp order: what a restarted peer needs.
-    private func wholeMap() -> [TxnEntry] {
+    public func snapshot() -> [TxnEntry] {
         var byStamp: [Stamp: [(key: JSONValue, value: JSONValue)]] = [:]
         for (key, r) in registers { byStamp[r.stamp, default: []].append((key, r.value)) }
         return byStamp.keys.sorted().map { TxnEntry(stamp: $0, writes: byStamp[$0]!) }

@@ -3,6 +3,11 @@ import EVCore
 /// A workload's handler. One instance per node, created when the first message of the workload
 /// arrives. It talks only to `Node` (send, reply, RPC, timers), never to libev, and declares
 /// its message types once, in `handlers`.
+///
+/// Closures and `self`, one rule for every workload: a closure handed to `Node` (a timer, an RPC
+/// callback) captures `[weak self]`, since the node may fire it after a re-init replaced the
+/// workload; a closure handed to a component the workload owns (`ReplicatedState`, `Replicator`,
+/// `DurableLog`), which dies with it and never calls back after, captures `[unowned self]`.
 public protocol Workload: AnyObject {
     /// The message types this workload serves and what each does.
     static var handlers: Handlers<Self> { get }
@@ -17,12 +22,15 @@ public extension Workload {
     func joined(restarted: Bool) {}
 }
 
-/// The workloads of the Gossip Glomers challenges. Adding one: its file, and a case here.
+/// Maelstrom's workloads (`maelstrom test -w NAME`). Adding one: its file, and a case here with
+/// its line in `routes`. Several names may share an implementation (g-counter and pn-counter).
 public enum WorkloadKind: String, CaseIterable, Sendable {
     case echo
     case uniqueIDs = "unique-ids"
     case broadcast
+    case gSet = "g-set"
     case gCounter = "g-counter"
+    case pnCounter = "pn-counter"
     case kafka
     case txn = "txn-rw-register"
 
@@ -32,11 +40,16 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
         case .echo: return AnyRoute.of(Echo.self, self)
         case .uniqueIDs: return AnyRoute.of(UniqueIDs.self, self)
         case .broadcast: return AnyRoute.of(Broadcast.self, self)
-        case .gCounter: return AnyRoute.of(GCounter.self, self)
+        case .gSet: return AnyRoute.of(GSet.self, self)
+        case .gCounter, .pnCounter: return AnyRoute.of(GCounter.self, self)
         case .kafka: return AnyRoute.of(Kafka.self, self)
         case .txn: return AnyRoute.of(Txn.self, self)
         }
     }
+
+    /// The kind that runs this one's implementation: a pn-counter node is a counter node, and
+    /// the router opens one workload per implementation.
+    var implementation: WorkloadKind { self == .pnCounter ? .gCounter : self }
 }
 
 /// A route with the workload type erased: how the router calls a handler and creates its workload.
@@ -44,7 +57,7 @@ struct AnyRoute {
     let type: String
     let kind: WorkloadKind
     let senders: Senders
-    let opens: Bool
+    let matcher: BodyMatcher
     let make: (Node, WorkloadConfig) -> any Workload
     let run: (any Workload, Message) throws -> Void
 
@@ -52,7 +65,7 @@ struct AnyRoute {
         W.handlers.routes.map { r in
             let run = r.run
             // The router only hands a workload the routes it registered, so the cast cannot fail.
-            return AnyRoute(type: r.type, kind: kind, senders: r.senders, opens: r.opens,
+            return AnyRoute(type: r.type, kind: kind, senders: r.senders, matcher: r.matcher,
                             make: { W(node: $0, config: $1) }, run: { try run(unsafeDowncast($0, to: W.self), $1) })
         }
     }
@@ -62,6 +75,7 @@ struct AnyRoute {
 /// changes them only to measure trade-offs.
 public struct WorkloadConfig: Sendable {
     public var broadcast = Broadcast.Config()
+    public var gSet = GSet.Config()
     public var gCounter = GCounter.Config()
     public var kafka = Kafka.Config()
     public var txn = Txn.Config()

@@ -1,7 +1,9 @@
 import ArgumentParser
 import EVCore
 import EVReports
+import EVCheckers
 import EVSim
+import EVSimCore
 import Foundation
 import Workloads
 
@@ -77,7 +79,7 @@ struct EvSim: ParsableCommand {
     @Option(help: "With `list --maelstrom-commands`: the node binary to put after --bin.")
     var bin: String = "BIN"
 
-    @Option(help: "Broadcast challenges only: instead of a normal run, sweep the hub flush interval over these ms values (e.g. 50,100,200) with --seeds seeds each; writes OUT/<challenge>/tradeoff.tsv and tradeoff.png.")
+    @Option(help: "Broadcast and g-set challenges only: instead of a normal run, sweep the hub flush interval over these ms values (e.g. 50,100,200) with --seeds seeds each; writes OUT/<challenge>/tradeoff.tsv and tradeoff.png.")
     var hubFlushSweep: String?
 
     private var hasOverrides: Bool {
@@ -144,7 +146,7 @@ struct EvSim: ParsableCommand {
         // regenerates every tracked file under results/.
         if challenges.contains("all"), !hasOverrides, seed == 1, seeds == 1 {
             // Challenges with the same test and sweep (3d, 3e) share the runs.
-            var done: [String: [BroadcastTradeoff.Row]] = [:]
+            var done: [String: [HubFlushTradeoff.Row]] = [:]
             for challenge in selected {
                 guard let sweep = challenge.hubFlushSweep else { continue }
                 let key = "\(challenge.maelstromCommand) \(sweep.intervalsMS) \(sweep.seeds)"
@@ -159,12 +161,12 @@ struct EvSim: ParsableCommand {
         if !failures.isEmpty { throw ExitCode(1) }
     }
 
-    /// The broadcast trade-off table (docs/broadcast.md): one line per interval, averaged over seeds.
+    /// The hub trade-off table (docs/broadcast.md, docs/gset.md): one line per interval, averaged over seeds.
     private func sweepHubFlush(_ selected: [Challenge], intervals: String) throws {
         let values = intervals.split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
         guard !values.isEmpty, values.allSatisfy({ $0 > 0 }) else { throw ValidationError("--hub-flush-sweep needs positive ms values, e.g. 50,100,200") }
         let seedList = (0..<seeds).map { seed &+ UInt64($0) }
-        for challenge in selected where challenge.workload == .broadcast {
+        for challenge in selected where challenge.workload == .broadcast || challenge.workload == .gSet {
             try sweepHubFlush(challenge, intervals: values, seedList: seedList)
         }
     }
@@ -172,16 +174,16 @@ struct EvSim: ParsableCommand {
     /// Runs (or, given `rows`, reuses) one sweep and writes its files; returns the rows.
     @discardableResult
     private func sweepHubFlush(_ challenge: Challenge, intervals: [Int64], seedList: [UInt64],
-                               rows known: [BroadcastTradeoff.Row]? = nil) throws -> [BroadcastTradeoff.Row] {
+                               rows known: [HubFlushTradeoff.Row]? = nil) throws -> [HubFlushTradeoff.Row] {
         print("\(challenge.name): hub flush interval sweep, seeds \(seedList.map(String.init).joined(separator: ","))")
-        if !quiet { print(BroadcastTradeoff.tsvHeader) }
-        let rows = known ?? BroadcastTradeoff.sweep(challenge, intervalsMS: intervals, seeds: seedList,
+        if !quiet { print(HubFlushTradeoff.tsvHeader) }
+        let rows = known ?? HubFlushTradeoff.sweep(challenge, intervalsMS: intervals, seeds: seedList,
                                                     adjust: { adjust(&$0, workload: challenge.workload) }) { row in
-            if !quiet { print(BroadcastTradeoff.tsv([row]).split(separator: "\n").last.map(String.init) ?? "") }
+            if !quiet { print(HubFlushTradeoff.tsv([row]).split(separator: "\n").last.map(String.init) ?? "") }
         }
-        if !quiet { print(BroadcastTradeoff.markdown(rows)) }
+        if !quiet { print(HubFlushTradeoff.markdown(rows)) }
         let directory = URL(fileURLWithPath: out).appendingPathComponent(challenge.name)
-        let outcome = try BroadcastTradeoff.write(rows, to: directory, title: "evsim \(challenge.name): hub flush interval trade-off",
+        let outcome = try HubFlushTradeoff.write(rows, to: directory, title: "evsim \(challenge.name): hub flush interval trade-off",
                                                   plot: !noPlots)
         if case .skipped(let why) = outcome, !noPlots { print("note: \(why)") }
         print("Results in \(directory.path)/tradeoff.tsv")

@@ -21,11 +21,11 @@ final class InvariantsTests: XCTestCase {
             op("n0", "read", at: 10, done: 11, .ok([1, 2]), final: true),
             op("n1", "read", at: 10, done: 11, .ok([2]), final: true),
         ]
-        let r = Invariants.broadcastEveryNodeHoldsEveryAck(history, nodes: ["n0", "n1", "n2"])
+        let r = Invariants.everyNodeHoldsEveryAck(history, nodes: ["n0", "n1", "n2"])
         XCTAssertFalse(r.holds)
         XCTAssertTrue(r.detail.contains("n1: final read lacks 1 acknowledged value(s) [1]"), r.detail)
         XCTAssertTrue(r.detail.contains("n2: no successful final read"), r.detail)
-        XCTAssertTrue(Invariants.broadcastEveryNodeHoldsEveryAck(Array(history.prefix(4)), nodes: ["n0"]).holds)
+        XCTAssertTrue(Invariants.everyNodeHoldsEveryAck(Array(history.prefix(4)), nodes: ["n0"]).holds)
     }
 
     func testGCounterReadsMayNotGoDownOnANodeButOverlappingReadsAreFree() {

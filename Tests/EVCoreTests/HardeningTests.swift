@@ -183,7 +183,7 @@ final class HardeningTests: XCTestCase {
         let filler = String(repeating: "x", count: 100_000)
         let line = #"{"dest":"n1","body":{"type":"echo","echo":"\#(filler)","msg_id":77},"src":"c5"}"# + "\n"
         var splitter = LineSplitter(maxLineBytes: 10_000)
-        var bytes = Array(line.utf8)
+        let bytes = Array(line.utf8)
         // Fed in odd-sized pieces so tokens straddle chunk boundaries.
         bytes.withUnsafeBytes { all in
             var i = 0

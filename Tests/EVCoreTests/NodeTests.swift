@@ -44,6 +44,21 @@ final class NodeTests: XCTestCase {
         XCTAssertEqual(transport.messages, [["src": "n1", "dest": "c0", "body": ["in_reply_to": 1, "type": "init_ok"]]])
     }
 
+    /// A line handled again (a message the router held) is not counted again and is answered
+    /// against its first receipt: one that waited past the client's timeout gets no reply.
+    func testRedeliveredLineKeepsItsReceiptTimeAndIsCountedOnce() {
+        initNode()
+        handler.onMessage = { m, node in if let req = m.request { node.reply(to: req, type: "echo_ok") } }
+        let received = node.stats.received
+        let line = #"{"src":"c1","dest":"n1","body":{"type":"echo","msg_id":2}}"#
+        node.redeliver(line: line, receivedAt: transport.now - .ms(100))
+        XCTAssertEqual(transport.bodies.last?["in_reply_to"], 2, "recent enough: answered")
+        node.redeliver(line: line, receivedAt: transport.now - .ms(5000))
+        XCTAssertEqual(node.stats.droppedLateClientReplies, 1, "its client gave up: not answered")
+        XCTAssertEqual(node.stats.received, received)
+        XCTAssertEqual(handler.handled.filter { $0 == "echo" }.count, 2)
+    }
+
     func testRequestBeforeInitGetsTemporarilyUnavailable() {
         receive(#"{"src":"c1","dest":"n1","body":{"type":"echo","msg_id":3,"echo":1}}"#)
         XCTAssertEqual(transport.messages.first?["body"]?["code"], 11)
@@ -71,7 +86,7 @@ final class NodeTests: XCTestCase {
         let msgID = transport.messages.last!["body"]!["msg_id"]!.int!
         receive(#"{"src":"lin-kv","dest":"n1","body":{"type":"error","in_reply_to":\#(msgID),"code":20,"text":"nope"}}"#)
         guard case .error(let code, let text)? = result else { return XCTFail() }
-        XCTAssertEqual(code, 20)
+        XCTAssertEqual(code, .keyDoesNotExist)
         XCTAssertEqual(text, "nope")
     }
 

@@ -1,6 +1,8 @@
 import EVCore
 @testable import EVReports
+import EVCheckers
 import EVSim
+import EVSimCore
 import XCTest
 
 /// What the results directory shows of process faults: the nemesis log, the shaded windows and the

@@ -1,6 +1,8 @@
 import EVCore
 import EVReports
+import EVCheckers
 import EVSim
+import EVSimCore
 import XCTest
 
 final class RunRankingTests: XCTestCase {

@@ -1,5 +1,7 @@
 import EVCore
+import EVCheckers
 import EVSim
+import EVSimCore
 import Workloads
 import XCTest
 

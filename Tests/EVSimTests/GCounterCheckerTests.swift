@@ -1,3 +1,5 @@
+import EVSimCore
+import EVCheckers
 import EVCore
 @testable import EVCheckers
 @testable import EVSim
@@ -11,16 +13,16 @@ final class GCounterCheckerTests: XCTestCase {
 
     private var clock: Micros = 0
 
-    private func op(_ f: String, _ value: JSONValue, _ outcome: Outcome, node: String = "n0", final: Bool = false) -> EVSim.Operation {
+    private func op(_ f: String, _ value: JSONValue, _ outcome: Outcome, node: String = "n0", final: Bool = false) -> EVCheckers.Operation {
         clock += 1000
-        var o = EVSim.Operation(process: 0, worker: 0, node: node, client: "c1", f: f, value: value, invokedAt: clock, isFinal: final)
+        var o = EVCheckers.Operation(process: 0, worker: 0, node: node, client: "c1", f: f, value: value, invokedAt: clock, isFinal: final)
         o.completedAt = clock + 10
         o.outcome = outcome
         return o
     }
 
-    private func add(_ d: Int, _ outcome: Outcome = .ok(.null)) -> EVSim.Operation { op("add", .int(d), outcome) }
-    private func finalRead(_ v: Int, node: String = "n0") -> EVSim.Operation { op("read", .null, .ok(.int(v)), node: node, final: true) }
+    private func add(_ d: Int, _ outcome: Outcome = .ok(.null)) -> EVCheckers.Operation { op("add", .int(d), outcome) }
+    private func finalRead(_ v: Int, node: String = "n0") -> EVCheckers.Operation { op("read", .null, .ok(.int(v)), node: node, final: true) }
 
     func testExactFinalReadsAreValid() {
         let h = [add(3), add(4), op("read", .null, .ok(2)), add(0), finalRead(7), finalRead(7, node: "n1")]
@@ -138,7 +140,10 @@ final class GCounterCheckerTests: XCTestCase {
             XCTAssertEqual(Set(finals).count, 1, "seed \(seed): all nodes read the same")
             XCTAssertEqual(workload["indeterminate-add-count"], 0, "adds are answered locally, never time out")
             XCTAssertEqual(finals.first, workload["acknowledged-sum"], "exact: the acknowledged sum")
-            XCTAssertEqual(result.results["availability"]?["ok-fraction"], .double(1))
+            // A read before a node knows its workload is held, then refused (docs/gset.md): at most
+            // one per worker at the start.
+            guard case .double(let okFraction)? = result.results["availability"]?["ok-fraction"] else { return XCTFail("seed \(seed)") }
+            XCTAssertGreaterThanOrEqual(okFraction, 1 - 3.0 / 1000, "seed \(seed)")
             guard case .double(let msgs)? = result.results["net"]?["servers"]?["msgs-per-op"],
                   case .double(let convergence)? = workload["convergence-ms"] else {
                 return XCTFail("seed \(seed): missing figures")
@@ -149,7 +154,7 @@ final class GCounterCheckerTests: XCTestCase {
             if runner.cluster.seqKV.requests > 0 { seqKVRuns += 1 }
         }
         XCTAssertLessThanOrEqual(worstMsgs, 0.30, "budget: ≤ 0.30 servers msgs-per-op (issue 9)")
-        XCTAssertLessThan(worstConvergence, 1000, "nodes agree within a second of the last add")
+        XCTAssertLessThan(worstConvergence, 5000, "nodes agree within a hub flush and a resend of the last add")
         XCTAssertGreaterThanOrEqual(partitionedRuns, 10, "the nemesis really cut the network")
         XCTAssertEqual(seqKVRuns, 0, "default mode replicates between nodes only; no kv service")
         print("challenge 4 over 20 seeds: worst servers msgs-per-op \(worstMsgs), worst convergence \(worstConvergence) ms, " +

@@ -1,3 +1,5 @@
+import EVSimCore
+import EVCheckers
 import EVCore
 @testable import EVSim
 import Workloads
@@ -10,22 +12,22 @@ final class KafkaCheckerTests: XCTestCase {
 
     private var clock: Micros = 0
 
-    private func op(_ f: String, _ value: JSONValue, _ outcome: Outcome, process: Int = 0, final: Bool = false) -> EVSim.Operation {
+    private func op(_ f: String, _ value: JSONValue, _ outcome: Outcome, process: Int = 0, final: Bool = false) -> EVCheckers.Operation {
         clock += 1000
-        var o = EVSim.Operation(process: process, worker: process, node: "n0", client: "c\(process)", f: f, value: value,
+        var o = EVCheckers.Operation(process: process, worker: process, node: "n0", client: "c\(process)", f: f, value: value,
                                 invokedAt: clock, isFinal: final)
         o.completedAt = clock + 10
         o.outcome = outcome
         return o
     }
 
-    private func send(_ key: String, _ msg: Int, _ offset: Int?, process: Int = 0, outcome: Outcome? = nil) -> EVSim.Operation {
+    private func send(_ key: String, _ msg: Int, _ offset: Int?, process: Int = 0, outcome: Outcome? = nil) -> EVCheckers.Operation {
         let value: JSONValue = ["key": .string(key), "msg": .int(msg)]
         let ok: Outcome = .ok(["key": .string(key), "msg": .int(msg), "offset": offset.map(JSONValue.int) ?? .null])
         return op("send", value, outcome ?? ok, process: process)
     }
 
-    private func poll(_ msgs: [(String, [(Int, Int)])], committed: Bool = true, process: Int = 0) -> EVSim.Operation {
+    private func poll(_ msgs: [(String, [(Int, Int)])], committed: Bool = true, process: Int = 0) -> EVCheckers.Operation {
         let m: JSONValue = .object(msgs.map { key, pairs in (key, .array(pairs.map { [.int($0.0), .int($0.1)] })) })
         var value: [(String, JSONValue)] = [("offsets", [:]), ("msgs", m)]
         if committed {
@@ -34,12 +36,12 @@ final class KafkaCheckerTests: XCTestCase {
         return op("poll", .null, .ok(.object(value)), process: process)
     }
 
-    private func assign(_ keys: [String], listed: [(String, Int)], process: Int = 0) -> EVSim.Operation {
+    private func assign(_ keys: [String], listed: [(String, Int)], process: Int = 0) -> EVCheckers.Operation {
         let k: JSONValue = .array(keys.map { .string($0) })
         return op("assign", ["keys": k], .ok(["keys": k, "offsets": .object(listed.map { ($0.0, .int($0.1)) })]), process: process)
     }
 
-    private func errors(_ h: [EVSim.Operation]) -> [String] {
+    private func errors(_ h: [EVCheckers.Operation]) -> [String] {
         KafkaChecker.check(h).details["error-types"]?.array?.compactMap(\.string) ?? []
     }
 

@@ -1,3 +1,5 @@
+import EVSimCore
+import EVCheckers
 import EVCore
 @testable import EVSim
 import Workloads
@@ -89,7 +91,7 @@ final class RunnerTests: XCTestCase {
                      complete: @escaping (Outcome) -> Void) {
             call(["type": "echo", "echo": value]) { _ in }
         }
-        func check(_ history: [EVSim.Operation]) -> CheckResult { CheckResult(validity: .valid, details: ["valid?": true]) }
+        func check(_ history: [EVCheckers.Operation]) -> CheckResult { CheckResult(validity: .valid, details: ["valid?": true]) }
     }
 
     func testAnOperationThatNeverCompletesMakesTheRunInvalid() {
@@ -105,8 +107,8 @@ final class RunnerTests: XCTestCase {
 
     // MARK: standard checkers
 
-    private func op(_ f: String, _ outcome: Outcome?) -> EVSim.Operation {
-        var o = EVSim.Operation(process: 0, worker: 0, node: "n0", client: "c1", f: f, value: .null, invokedAt: 0)
+    private func op(_ f: String, _ outcome: Outcome?) -> EVCheckers.Operation {
+        var o = EVCheckers.Operation(process: 0, worker: 0, node: "n0", client: "c1", f: f, value: .null, invokedAt: 0)
         o.completedAt = 1
         o.outcome = outcome
         return o

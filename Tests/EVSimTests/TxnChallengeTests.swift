@@ -39,8 +39,8 @@ final class TxnChallengeTests: XCTestCase {
         XCTAssertGreaterThan(pendingAtStop, 1000, "the run ends inside a partition")
 
         XCTAssertEqual(result.invariants.map(\.holds), [true], "\(result.invariants)")
-        XCTAssertEqual(model.probe.visibilityLags(nodeIDs: c.nodeIDs).missing, 0)
-        let maps = c.nodeIDs.map { (c.node($0).router?.active[.txn] as? Txn)?.snapshot ?? [:] }
+        XCTAssertEqual(model.visibility.visibilityLags(nodeIDs: c.nodeIDs).missing, 0)
+        let maps = c.nodeIDs.map { (c.node($0).router?.active[.txn] as? Txn)?.map ?? [:] }
         XCTAssertEqual(maps[0], maps[1])
         XCTAssertGreaterThan(maps[0].count, 100)
 

@@ -16,7 +16,7 @@ final class ScaleTests: XCTestCase {
         node.receive(#"{"src":"c1","dest":"n0","body":{"type":"read","msg_id":1000}}"#)
         XCTAssertEqual(transport.bodies.last?["value"], 300)
         transport.clearOutput()
-        transport.advance(to: .ms(250), node) // the gossip flush
+        transport.advance(to: .ms(1500), node) // the hub's flush
         let data = transport.bodies.filter { $0["type"] == "gc_data" }
         XCTAssertEqual(data.count, 13_999, "one message per peer")
         XCTAssertEqual(data.first?["v"]?.array?.count, 1, "the 100 adds' states collapse into the latest")

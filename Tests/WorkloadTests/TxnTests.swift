@@ -1,5 +1,7 @@
 import EVCore
+import EVCheckers
 import EVSim
+import EVSimCore
 import Workloads
 import XCTest
 
@@ -7,8 +9,10 @@ import XCTest
 /// input validation, batched replication, availability and convergence under partitions.
 final class TxnTests: XCTestCase {
     private func cluster(nodes: Int, latency: Micros = 0, distribution: LatencyDistribution = .constant,
-                         seed: UInt64 = 1, probe: TxnReplicationProbe? = nil) -> Cluster {
-        initializedCluster(nodes: nodes, latency: latency, distribution: distribution, seed: seed) { $0.txn.probe = probe }
+                         seed: UInt64 = 1, visibility: TxnVisibility? = nil) -> Cluster {
+        let c = initializedCluster(nodes: nodes, latency: latency, distribution: distribution, seed: seed) { _ in }
+        visibility?.watch(c)
+        return c
     }
 
     /// Sends one txn and runs until the reply. With zero latency that is the same virtual
@@ -70,8 +74,8 @@ final class TxnTests: XCTestCase {
     /// Writes reach the other node within one replication interval, in batches: far fewer
     /// messages than transactions, acks riding on the reverse traffic.
     func testWritesReplicateInBatches() {
-        let probe = TxnReplicationProbe()
-        let c = cluster(nodes: 2, probe: probe)
+        let probe = TxnVisibility()
+        let c = cluster(nodes: 2, visibility: probe)
         let a = c.newClient(), b = c.newClient()
         for i in 1...500 {
             txn(c, a, "n0", [["w", .int(i % 7), .int(i)]])
@@ -79,9 +83,9 @@ final class TxnTests: XCTestCase {
             c.run(for: .ms(1))
         }
         c.run(for: .ms(100))
-        XCTAssertEqual(txnNode(c, "n0")?.snapshot, txnNode(c, "n1")?.snapshot)
-        XCTAssertEqual(txnNode(c, "n1")?.snapshot[6], 496)
-        XCTAssertEqual(txnNode(c, "n0")?.snapshot[104], 499)
+        XCTAssertEqual(txnNode(c, "n0")?.map, txnNode(c, "n1")?.map)
+        XCTAssertEqual(txnNode(c, "n1")?.map[6], 496)
+        XCTAssertEqual(txnNode(c, "n0")?.map[104], 499)
         let (lags, missing) = probe.visibilityLags(nodeIDs: c.nodeIDs)
         XCTAssertEqual(missing, 0)
         XCTAssertEqual(lags.count, 1000)
@@ -98,8 +102,8 @@ final class TxnTests: XCTestCase {
     /// Under a partition every transaction is still answered at once; after the heal nothing is
     /// lost and both nodes hold the same map, with the later-stamped write of each key.
     func testPartitionedNodesStayAvailableAndConvergeAfterHeal() {
-        let probe = TxnReplicationProbe()
-        let c = cluster(nodes: 2, probe: probe)
+        let probe = TxnVisibility()
+        let c = cluster(nodes: 2, visibility: probe)
         let a = c.newClient(), b = c.newClient()
         c.network.partition([["n0"], ["n1"]])
         let sentBefore = c.network.stats.nodeToNodeSends
@@ -120,7 +124,7 @@ final class TxnTests: XCTestCase {
         c.run(until: { probe.visibilityLags(nodeIDs: c.nodeIDs).missing == 0 }, limit: .ms(1000))
         XCTAssertLessThanOrEqual(c.now - healedAt, .ms(1100), "caught up within two retransmit timeouts (+ a tick)")
         c.run(for: .ms(200))
-        let s0 = txnNode(c, "n0")!.snapshot, s1 = txnNode(c, "n1")!.snapshot
+        let s0 = txnNode(c, "n0")!.map, s1 = txnNode(c, "n1")!.map
         XCTAssertEqual(s0, s1)
         XCTAssertEqual(s0[2], 300)
         // Both nodes made 300 stamped commits to key 1; n1's last one is (300, n1), above (300, n0).
@@ -138,8 +142,8 @@ final class TxnTests: XCTestCase {
     /// exactly once and all maps are equal.
     func testConvergenceUnderReorderingAndRepeatedPartitions() {
         for seed in UInt64(1)...3 {
-            let probe = TxnReplicationProbe()
-            let c = cluster(nodes: 3, latency: .ms(20), distribution: .uniform, seed: seed, probe: probe)
+            let probe = TxnVisibility()
+            let c = cluster(nodes: 3, latency: .ms(20), distribution: .uniform, seed: seed, visibility: probe)
             let clients = c.nodeIDs.map { ($0, c.newClient()) }
             var rng = SimRandom(seed: seed)
             var value = 0
@@ -163,7 +167,7 @@ final class TxnTests: XCTestCase {
             }
             c.network.heal()
             c.run(for: .ms(2000))
-            let maps = c.nodeIDs.map { txnNode(c, $0)!.snapshot }
+            let maps = c.nodeIDs.map { txnNode(c, $0)!.map }
             XCTAssertEqual(maps[0], maps[1], "seed \(seed)")
             XCTAssertEqual(maps[1], maps[2], "seed \(seed)")
             XCTAssertEqual(maps[0].count, 10)
@@ -189,6 +193,6 @@ final class TxnTests: XCTestCase {
         for line in garbage { c.network.send(from: "n1", to: "n0", text: line) }
         c.run(for: .ms(100))
         XCTAssertEqual(txn(c, client, "n0", [["r", 1, nil], ["r", 5, nil]])?["txn"], [["r", 1, 1], ["r", 5, nil]])
-        XCTAssertEqual(txnNode(c, "n1")?.snapshot[1], 1, "replication still works")
+        XCTAssertEqual(txnNode(c, "n1")?.map[1], 1, "replication still works")
     }
 }

@@ -17,7 +17,8 @@ public struct DurabilityConfig: Sendable {
 }
 
 /// A node's own writes, kept in a kv service that no node fault touches, so that a killed node's
-/// acknowledged writes survive it. The same entries and codec as the node's `Replicator`.
+/// acknowledged writes survive it. The same entries and codec as the node's `Replicator`; used
+/// through `ReplicatedState`.
 ///
 /// - **Group commit.** `store` queues entries with a completion; one kv write per commit carries
 ///   everything queued since the last one, at most one commit in flight and one per
@@ -25,9 +26,9 @@ public struct DurabilityConfig: Sendable {
 ///   write is retried with the same content, so it is idempotent.
 /// - **Layout.** Chunk n of a node is key `evnode/<name>/<node>/<n>`, an array of entries. Chunks are
 ///   written strictly one after another and never removed, so chunks 0..<k exist and k does not.
-/// - **Recovery.** A new process reads its node's chunks in growing windows until the first
-///   missing one, hands every entry to `recover`'s callback in order, and continues numbering after
-///   them. Nothing is committed before that, so no chunk is overwritten.
+/// - **Recovery.** A new process reads every node's chunks, each log in growing windows until its
+///   first missing chunk, hands every entry to `recover`'s callback, and continues numbering after
+///   its own. Nothing is committed before that, so no chunk is overwritten.
 public final class DurableLog<Entry: ReplicatedEntry> {
     public let config: DurabilityConfig
     public private(set) var isRecovered = false
@@ -61,7 +62,7 @@ public final class DurableLog<Entry: ReplicatedEntry> {
         return log
     }
 
-    private func key(_ chunk: Int) -> String { "evnode/\(name)/\(node.id)/\(chunk)" }
+    private func key(_ chunk: Int, of owner: String? = nil) -> String { "evnode/\(name)/\(owner ?? node.id)/\(chunk)" }
 
     // MARK: storing
 
@@ -111,30 +112,45 @@ public final class DurableLog<Entry: ReplicatedEntry> {
 
     // MARK: recovering
 
-    /// Reads every entry earlier processes of this node stored, in order, then calls `done` with
-    /// them and starts committing.
+    /// Reads every entry earlier processes of every node stored (this node's own chunks first,
+    /// each log in order), then calls `done` with them and starts committing. Other nodes' logs
+    /// are read too because a peer's entries that this node showed its clients must be back
+    /// before it answers again, even if that peer is down; merges are idempotent, so reading
+    /// a log that is still growing only yields a prefix of it.
     public func recover(_ done: @escaping ([Entry]) -> Void) {
-        let r = Recovery { [weak self] r, found in
-            guard let self else { return }
-            let entries = (0..<found).flatMap { r.chunks[$0] ?? [] }
-            self.nextChunk = found
-            self.stats.chunksRecovered = found
-            self.stats.entriesRecovered = entries.count
-            self.isRecovered = true
-            done(entries)
-            self.scheduleCommit()
+        let owners = [node.id] + node.nodeIDs.filter { $0 != node.id }
+        var logs = [[Entry]](repeating: [], count: owners.count)
+        var outstanding = owners.count
+        for (i, owner) in owners.enumerated() {
+            let r = Recovery(owner: owner) { [weak self] r, found in
+                guard let self else { return }
+                logs[i] = (0..<found).flatMap { r.chunks[$0] ?? [] }
+                self.stats.chunksRecovered += found
+                if i == 0 { self.nextChunk = found }
+                outstanding -= 1
+                guard outstanding == 0 else { return }
+                let entries = logs.flatMap { $0 }
+                self.stats.entriesRecovered = entries.count
+                self.isRecovered = true
+                done(entries)
+                self.scheduleCommit()
+            }
+            readWindow(r)
         }
-        readWindow(r)
     }
 
-    /// What recovery has read so far, shared by the callbacks of one window of reads.
+    /// What recovery has read so far of one node's log, shared by the callbacks of its reads.
     private final class Recovery {
+        let owner: String
         var chunks: [Int: [Entry]] = [:]
         var windowEnd = 0
         var outstanding = 0
         var missing: Int?
         let finish: (Recovery, Int) -> Void
-        init(finish: @escaping (Recovery, Int) -> Void) { self.finish = finish }
+        init(owner: String, finish: @escaping (Recovery, Int) -> Void) {
+            self.owner = owner
+            self.finish = finish
+        }
     }
 
     /// Reads the next window of chunks in parallel. Windows start at one chunk (a fresh cluster
@@ -147,9 +163,10 @@ public final class DurableLog<Entry: ReplicatedEntry> {
     }
 
     private func read(_ chunk: Int, _ r: Recovery) {
+        let chunkKey = key(chunk, of: r.owner)
         node.rpc(to: config.service, timeout: config.timeout, { w in
             w.field("type", "read")
-            w.field("key", self.key(chunk))
+            w.field("key", chunkKey)
         }, callback: { [weak self] result in
             guard let self else { return }
             switch result {
@@ -159,9 +176,9 @@ public final class DurableLog<Entry: ReplicatedEntry> {
                 m.body["value"].forEachElement { e in
                     if let entry = Entry(json: e) { entries.append(entry) } else { bad = true }
                 }
-                if bad { self.node.logger.error("chunk \(self.key(chunk)) holds undecodable entries; they are skipped") }
+                if bad { self.node.logger.error("chunk \(chunkKey) holds undecodable entries; they are skipped") }
                 r.chunks[chunk] = entries
-            case .error(let code, _) where code == ErrorCode.keyDoesNotExist.rawValue:
+            case .error(.keyDoesNotExist, _):
                 r.missing = min(r.missing ?? chunk, chunk)
             default:
                 self.stats.retries += 1

@@ -240,6 +240,7 @@ public final class Replicator<Entry: ReplicatedEntry> {
 
     private func take(_ entries: ArraySlice<Entry>, on link: Link) {
         link.received += entries.count
+        link.checkCursors()
         deliver(entries, link.peerIndex)
     }
 
@@ -303,6 +304,7 @@ public final class Replicator<Entry: ReplicatedEntry> {
         let done = link.flights.prefix { $0.end <= ack }.count
         link.flights.removeFirst(done)
         if link.flights.isEmpty && link.resending { link.resending = false }
+        link.checkCursors()
         if link.unsent > 0 { scheduleFlush(link) } // what arrived during an outage, or the next window
     }
 
@@ -360,6 +362,7 @@ public final class Replicator<Entry: ReplicatedEntry> {
         link.sent = start + n
         link.maxSent = max(link.maxSent, link.sent)
         link.flights.append(Flight(end: link.sent, sentAt: node.now))
+        link.checkCursors()
         armRetransmit(link)
     }
 
@@ -449,6 +452,18 @@ public final class Replicator<Entry: ReplicatedEntry> {
             self.peer = peer
             self.peerIndex = peerIndex
             self.flushInterval = flushInterval
+        }
+
+        /// The cursors' order (debug builds check it after every change of a cursor):
+        /// acked ≤ sent ≤ maxSent, sent ≤ acked + unacknowledged, flights end in increasing order
+        /// within (acked, sent], and the receive side never goes back past what it acknowledged.
+        func checkCursors() {
+            assert(0 <= pendingStart && pendingStart <= pending.count, "pending window out of range")
+            assert(acked <= sent && sent <= maxSent, "acked \(acked) ≤ sent \(sent) ≤ maxSent \(maxSent) broken")
+            assert(sent <= acked + unacknowledged, "sent \(sent) beyond what is queued")
+            assert(zip(flights, flights.dropFirst()).allSatisfy { $0.end < $1.end }, "flights out of order")
+            assert(flights.allSatisfy { $0.end > acked && $0.end <= sent }, "a flight outside (acked, sent]")
+            assert(receivedAtLastAck <= received, "acknowledged more than received")
         }
 
         var unacknowledged: Int { pending.count - pendingStart }

@@ -4,10 +4,10 @@ import EVSim
 import EVSimCore
 import Foundation
 
-/// The broadcast hub's flush interval T_h against messages and latency (docs/broadcast.md): a
-/// broadcast challenge (3d by default) run once per interval and seed with only
-/// `Broadcast.Config.hubFlushInterval` changed; everything else keeps production defaults.
-public enum BroadcastTradeoff {
+/// A hub's flush interval T_h against messages and latency (docs/broadcast.md, docs/gset.md): a
+/// broadcast or g-set challenge run once per interval and seed with only the hub flush interval
+/// (`Broadcast.Config`, `GSet.Config`) changed; everything else keeps production defaults.
+public enum HubFlushTradeoff {
     public static let defaultIntervalsMS: [Int64] = [50, 100, 150, 200, 250, 300, 400, 500]
 
     /// One interval, averaged over its seeds.
@@ -34,6 +34,7 @@ public enum BroadcastTradeoff {
                 let result = challenge.run(seed: seed) { spec in
                     adjust?(&spec)
                     spec.workloads.broadcast.hubFlushInterval = .ms(interval)
+                    spec.workloads.gSet.hubFlushInterval = .ms(interval)
                 }
                 let workload = result.results["workload"]
                 msgs += number(result.results["net"]?["servers"]?["msgs-per-op"])
