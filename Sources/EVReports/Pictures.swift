@@ -8,9 +8,9 @@ public struct PictureOptions: Sendable, Equatable {
     /// Draw only what overlaps this stretch of virtual time (`--diagram-window FROM_S:TO_S`).
     public var window: ClosedRange<Micros>?
     /// Without a window: the first this many messages, and operations. Small enough for committed
-    /// results (a few hundred kB per file, docs/evsim.md); a window draws up to `windowCap`.
-    public var messageCap = 2_000
-    public var operationCap = 2_000
+    /// results (at most about 280 kB per file, docs/evsim.md); a window draws up to `windowCap`.
+    public var messageCap = 1_000
+    public var operationCap = 1_000
     /// Maelstrom's own limit for its diagrams.
     public static let windowCap = 10_000
 
@@ -63,7 +63,7 @@ enum Pictures {
                          cutAt: candidates.count > limit ? span(candidates[limit]).0 : nil)
     }
 
-    /// The visible note of a cut picture, e.g. "Cut: only the first 2000 of 44016 messages, up to
+    /// The visible note of a cut picture, e.g. "Cut: only the first 1000 of 44016 messages, up to
     /// 1.234 s. Draw any window in full: evsim 6c --seed 1 --diagram-window 1.234:3.234 --out DIR".
     static func cutNote(_ what: String, _ selection: Selection<some Any>, replayCommand: String) -> String? {
         guard let cut = selection.cutAt else { return nil }

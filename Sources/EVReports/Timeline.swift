@@ -19,7 +19,7 @@ public enum Timeline {
 
     static func end(_ op: Operation, _ result: TestResult) -> Micros { op.completedAt ?? max(result.phases.end, op.invokedAt) }
 
-    static let columnWidth = 84, gutter = 70
+    static let gutter = 70
 
     public static func html(_ result: TestResult, options: PictureOptions, title: String, replayCommand: String) -> String {
         let selection = selection(result, options: options)
@@ -33,12 +33,14 @@ public enum Timeline {
         let perColumn = Double(ops.count) / Double(max(1, processes.count))
         let scale = min(10_000, max(40, 24 * perColumn / (Double(t1 - t0) / 1e6)))
         func y(_ t: Micros) -> Int { Int((Double(t - t0) / 1e6 * scale).rounded()) + 8 }
+        // Wider columns when there are few, so more of each operation shows.
+        let columnWidth = max(84, min(180, 1000 / max(1, processes.count)))
         let width = gutter + processes.count * columnWidth
         let labelWidth = 420
         let height = y(t1) + 8
 
         var s = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>\(Pictures.escape(title)) timeline</title>\n"
-        s += "<style>" + style + "</style></head><body>\n"
+        s += "<style>" + style(columnWidth: columnWidth) + "</style></head><body>\n"
         var heading = "\(title): \(ops.count) of \(selection.candidates) operations"
         if let w = options.window { heading += " overlapping \(Pictures.seconds(w.lowerBound, 3))–\(Pictures.seconds(w.upperBound, 3)) s" }
         heading += ", \(processes.count) processes. Time runs down (seconds on the left); hover a box for its details."
@@ -113,7 +115,8 @@ public enum Timeline {
         return Array(stride(from: (t0 + step - 1) / step * step, through: t1, by: Int(step)))
     }
 
-    static let style = "body{font:12px sans-serif;margin:8px;color:#222;background:#fff}p{margin:4px 0}"
+    static func style(columnWidth: Int) -> String {
+        "body{font:12px sans-serif;margin:8px;color:#222;background:#fff}p{margin:4px 0}"
         + ".hd{font-size:14px}.cut{color:#c00;font-weight:bold}"
         + "#tl{position:relative}.c{position:absolute;top:0;width:\(columnWidth - 4)px}"
         + ".o{position:absolute;left:0;right:0;box-sizing:border-box;border:1px solid #0004;border-radius:2px;"
@@ -123,5 +126,6 @@ public enum Timeline {
         + ".h{position:absolute;top:2px;width:\(columnWidth - 4)px;text-align:center;font-weight:bold;font-size:11px}"
         + ".r{position:absolute;left:0;right:0;border-top:1px solid #e4e4e4;font-size:10px;color:#555}"
         + ".b{position:absolute;left:\(gutter - 4)px}.bl{position:absolute;font-size:10px;white-space:nowrap;padding:0 3px}"
-        + "p .b{position:static;padding:1px 6px}.bp{background:#e0000026}.bk{background:#0000002e}.bz{background:#f1c23266}"
+        + "p .b{position:static;padding:1px 6px;font-size:10px}.bp{background:#e0000026}.bk{background:#0000002e}.bz{background:#f1c23266}"
+    }
 }
