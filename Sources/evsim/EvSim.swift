@@ -23,7 +23,7 @@ struct EvSim: ParsableCommand {
           evsim faults                  (kill/pause figures: 20 seeds per challenge × mode)
           evsim faults 3b 6c --seeds 5  (only these challenges)
         Results go to OUT/<challenge>/ (results.json, summary.txt, .tsv data, .png plots, messages.svg and
-        timeline.html: the first 2000 messages and operations, or --diagram-window in full); `all` also runs
+        timeline.html: the first 1000 messages and operations, or --diagram-window in full); `all` also runs
         the challenges' declared sweeps (3d's hub flush trade-off) and so rewrites results/ exactly.
         The exit status is non-zero if any run was invalid or missed a goal.
         """)
@@ -255,6 +255,9 @@ struct EvSim: ParsableCommand {
             let elapsed = ContinuousClock.now - started
             wall[runSeed] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             runs.append(result)
+            // Only the worst run is drawn: the others drop their message logs (memory, with many seeds).
+            let worstSeed = RunRanking.worst(runs)!.spec.seed
+            for i in runs.indices where runs[i].spec.seed != worstSeed { runs[i].messages = [] }
             // Wall time goes to the terminal only, never into a file.
             if quiet || seeds > 1 { print(RunRanking.oneLine(challenge.name, result) + String(format: " (%.2fs)", wall[runSeed]!)) }
             if !result.passed, quiet || seeds > 1 {
