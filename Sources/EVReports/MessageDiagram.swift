@@ -179,7 +179,7 @@ struct EventAxis {
     func y(order: Int) -> Int { ys[firstIndex { orders[$0] >= order }] }
 
     /// A moment's y: that of the first event at or after it (the bottom after the last).
-    func y(time: Micros) -> Int { time > lastTime ? bottom : ys[firstIndex { times[$0] >= time }] }
+    func y(time: Micros) -> Int { ys.isEmpty || time > lastTime ? bottom : ys[firstIndex { times[$0] >= time }] }
 
     /// Binary search over indices for the first where `atOrAfter` holds (the last if none).
     private func firstIndex(_ atOrAfter: (Int) -> Bool) -> Int {

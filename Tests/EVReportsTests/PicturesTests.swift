@@ -62,6 +62,14 @@ final class PicturesTests: XCTestCase {
         XCTAssertFalse(s.contains("Cut:") || h.contains("Cut:"))
     }
 
+    func testARunWithoutMessagesDrawsEmptyPictures() {
+        var r = Self.faulty
+        r.messages = []
+        let s = svg(r)
+        XCTAssertEqual(arrows(s), 0)
+        XCTAssertTrue(s.contains("data-arrows=\"0\"") && s.hasSuffix("</svg>\n"))
+    }
+
     func testLanesAreNodesThenServicesThenClients() {
         let order = Pictures.laneOrder(["c3": 1, "lin-kv": 5, "n10": 1, "c12": 9, "n2": 1, "seq-kv": 1])
         XCTAssertEqual(order, ["n2", "n10", "lin-kv", "seq-kv", "c12", "c3"])
