@@ -7,12 +7,15 @@ import Foundation
 /// Writes a run's results directory, the local counterpart of Maelstrom's store/<test>/<time>/:
 /// results.json (the result map), summary.txt (EDN-like map, verdict, goals, nemesis log),
 /// run.json (what to replay), and tab-separated data behind the plots: latency-raw, latency-
-/// quantiles, rate, timeline, net, nemesis and, for broadcast, stable-latencies.
+/// quantiles, rate, timeline, net, nemesis and, for broadcast, stable-latencies; and two pictures,
+/// messages.svg (`MessageDiagram`) and timeline.html (`Timeline`).
 ///
 /// Every file is a function of the run alone (no wall time, dates or paths), so a seed rewrites
 /// the same bytes on any host: `evsim all --out results` leaves a clean checkout clean.
 public struct ResultsWriter {
     public let directory: URL
+    /// What the pictures draw (the whole run up to a cap, or a window).
+    public var pictures = PictureOptions()
 
     public init(directory: URL) { self.directory = directory }
 
@@ -44,6 +47,9 @@ public struct ResultsWriter {
         if result.workload == .broadcast {
             try put("stable-latencies.tsv", ResultTables.stableLatencies(SetFullChecker.analyze(result.history).elements))
         }
+        let title = "evsim \(challenge?.name ?? result.workload.rawValue) seed \(result.spec.seed)"
+        try put("messages.svg", MessageDiagram.svg(result, options: pictures, title: title, replayCommand: replayCommand))
+        try put("timeline.html", Timeline.html(result, options: pictures, title: title, replayCommand: replayCommand))
         return written
     }
 

@@ -81,6 +81,9 @@ public final class Runner {
             }
         }
 
+        let messageLog = MessageLog()
+        cluster.network.log = messageLog
+
         let silent = cluster.initialize()
         if !silent.isEmpty { setupErrors.append("no init_ok within 10 s from \(silent.joined(separator: ", "))") }
         if setupErrors.isEmpty { sendSetupRequests() }
@@ -88,6 +91,8 @@ public final class Runner {
         phases.end = cluster.now
         // The result map is Maelstrom's: taken when its run would end, before any settling below.
         var result = check()
+        result.messages = messageLog.records
+        cluster.network.log = nil
         guard setupErrors.isEmpty, harnessErrors.isEmpty else { return result }
         if model.settlesBeforeInvariants {
             nemesis?.heal()

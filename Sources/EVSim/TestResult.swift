@@ -26,6 +26,8 @@ public struct TestResult {
     public let logs: [String]
     /// Extra challenge goals and whether they were met (empty for a plain test).
     public var goals: [GoalResult] = []
+    /// Every message up to `phases.end`, with its delivery or drop (messages.svg).
+    public var messages: [MessageLog.Record] = []
     /// Our designs' invariants (docs/evsim.md); one that does not hold fails the run.
     public var invariants: [InvariantResult] = []
 

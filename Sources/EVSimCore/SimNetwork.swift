@@ -16,6 +16,15 @@ public struct SimMessage: Sendable {
     public let sentAt: Micros
     public let deadline: Micros
 
+    public init(id: Int, src: String, dest: String, line: [UInt8], sentAt: Micros, deadline: Micros) {
+        self.id = id
+        self.src = src
+        self.dest = dest
+        self.line = line
+        self.sentAt = sentAt
+        self.deadline = deadline
+    }
+
     public var text: String { String(decoding: line, as: UTF8.self) }
     /// The body, parsed (for services, clients and tests; nodes parse the line themselves).
     public var body: JSONValue? { JSONValue(parsing: text)?["body"] }
@@ -43,6 +52,8 @@ public final class SimNetwork {
     private var nextMessageID = 0
     /// Called for every message sent (tracing, determinism tests, message diagrams).
     public var onSend: ((SimMessage) -> Void)?
+    /// Records sends, deliveries and drops while attached (message diagrams).
+    public var log: MessageLog?
     /// Messages addressed to an id that does not exist (or no longer does). In Maelstrom this makes
     /// the network stop reading the sender's stdout: the simulator records it as a fatal error.
     public private(set) var undeliverable: [SimMessage] = []
@@ -114,6 +125,7 @@ public final class SimNetwork {
         stats.recordSend(clientTraffic: clientTraffic)
         if !clientTraffic && !Self.services.contains(src) && !Self.services.contains(dest) { stats.nodeToNodeSends += 1 }
         onSend?(message)
+        log?.sent(message)
         guard let inbox = inboxes[dest] else {
             undeliverable.append(message)
             return
@@ -140,6 +152,7 @@ public final class SimNetwork {
         while !inbox.dead, let next = inbox.queue.popMin()?.payload {
             if blocked.contains(Pair(receiver: receiver, sender: next.src)) {
                 stats.dropped += 1
+                log?.dropped(next, at: events.now)
                 continue
             }
             events.schedule(at: next.deadline) { [weak self] in
@@ -148,6 +161,7 @@ public final class SimNetwork {
                 guard !inbox.dead, self.inboxes[receiver] === inbox else { return }
                 if let endpoint = self.endpoints[receiver] {
                     self.stats.recordReceive(clientTraffic: Self.isClient(next.src) || Self.isClient(next.dest))
+                    self.log?.delivered(next, at: self.events.now)
                     endpoint.deliver(next)
                 }
                 self.take(receiver, inbox)

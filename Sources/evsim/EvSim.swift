@@ -24,7 +24,8 @@ struct EvSim: ParsableCommand {
           evsim all --quiet
           evsim faults                  (kill/pause figures: 20 seeds per challenge × mode)
           evsim faults 3b 6c --seeds 5  (only these challenges)
-        Results go to OUT/<challenge>/ (results.json, summary.txt, .tsv data, .png plots); `all` also runs
+        Results go to OUT/<challenge>/ (results.json, summary.txt, .tsv data, .png plots, messages.svg and
+        timeline.html: the first 1000 messages and operations, or --diagram-window in full); `all` also runs
         the challenges' declared sweeps (3d's hub flush trade-off) and so rewrites results/ exactly.
         The exit status is non-zero if any run was invalid or missed a goal.
         """)
@@ -69,6 +70,9 @@ struct EvSim: ParsableCommand {
 
     @Flag(help: "Run the nodes in durable mode (evnode --durable): every acknowledged write is also stored in lin-kv.")
     var durable = false
+
+    @Option(help: "Draw messages.svg and timeline.html for this stretch of virtual time, FROM_S:TO_S (e.g. 3.5:7), in full instead of the run's start up to the cap. Does not change the run.")
+    var diagramWindow: String?
 
     @Flag(help: "With `list`: print only the `maelstrom test` command lines (what scripts/maelstrom-all.sh runs).")
     var maelstromCommands = false
@@ -121,6 +125,9 @@ struct EvSim: ParsableCommand {
         }
         if let topology, Topology(name: topology) == nil {
             throw ValidationError("unknown topology '\(topology)'")
+        }
+        if let diagramWindow, PictureOptions.parseWindow(diagramWindow) == nil {
+            throw ValidationError("--diagram-window must be FROM_S:TO_S with 0 <= FROM < TO, e.g. 3.5:7")
         }
         for name in challenges where name != "all" && name != "list" && name != "faults" && Challenges.named(name) == nil {
             throw ValidationError("unknown challenge '\(name)'; known: \(Challenges.all.map(\.name).joined(separator: " "))")
@@ -230,6 +237,15 @@ struct EvSim: ParsableCommand {
         ResultsWriter.replayCommand(challenge: challenge.name, seed: seed, overrides: overrideArguments)
     }
 
+    private var pictureOptions: PictureOptions { PictureOptions(window: diagramWindow.flatMap(PictureOptions.parseWindow)) }
+
+    /// The command that draws a failed run's messages and operations around its failure, in full.
+    private func picturesCommand(_ challenge: Challenge, _ result: TestResult) -> String {
+        let window = PictureOptions.windowArgument(PictureOptions.failureWindow(result))
+        return replayCommand(challenge, seed: result.spec.seed)
+            + " --diagram-window \(window) --out /tmp/evsim-\(challenge.name)-seed\(result.spec.seed)"
+    }
+
     /// Runs every requested seed of one challenge; prints and writes the worst. True if all passed.
     private func runChallenge(_ challenge: Challenge) -> Bool {
         var runs: [TestResult] = []
@@ -241,15 +257,22 @@ struct EvSim: ParsableCommand {
             let elapsed = ContinuousClock.now - started
             wall[runSeed] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             runs.append(result)
+            // Only the worst run is drawn: the others drop their message logs (memory, with many seeds).
+            let worstSeed = RunRanking.worst(runs)!.spec.seed
+            for i in runs.indices where runs[i].spec.seed != worstSeed { runs[i].messages = [] }
             // Wall time goes to the terminal only, never into a file.
             if quiet || seeds > 1 { print(RunRanking.oneLine(challenge.name, result) + String(format: " (%.2fs)", wall[runSeed]!)) }
-            if !result.passed, quiet || seeds > 1 { print("  replay: \(replayCommand(challenge, seed: runSeed))") }
+            if !result.passed, quiet || seeds > 1 {
+                print("  replay: \(replayCommand(challenge, seed: runSeed))")
+                print("  pictures: \(picturesCommand(challenge, result))")
+            }
         }
         let worst = RunRanking.worst(runs)!
         if !quiet {
             if seeds > 1 { print("Worst of \(seeds) seeds:") }
             print(Summary.text(worst, challenge: challenge, replayCommand: replayCommand(challenge, seed: worst.spec.seed),
                                wallSeconds: wall[worst.spec.seed], elide: 12))
+            if !worst.passed { print("Diagram and timeline around the failure: \(picturesCommand(challenge, worst))") }
         }
         write(challenge, worst, allRuns: runs)
         return runs.allSatisfy(\.passed)
@@ -258,8 +281,9 @@ struct EvSim: ParsableCommand {
     private func write(_ challenge: Challenge, _ result: TestResult, allRuns: [TestResult]) {
         let directory = URL(fileURLWithPath: out).appendingPathComponent(challenge.name)
         do {
-            try ResultsWriter(directory: directory).write(result, challenge: challenge,
-                                                          replayCommand: replayCommand(challenge, seed: result.spec.seed))
+            var writer = ResultsWriter(directory: directory)
+            writer.pictures = pictureOptions
+            try writer.write(result, challenge: challenge, replayCommand: replayCommand(challenge, seed: result.spec.seed))
             if allRuns.count > 1 {
                 try RunRanking.seedsTable(allRuns).write(to: directory.appendingPathComponent("seeds.tsv"), atomically: true, encoding: .utf8)
             }
@@ -273,6 +297,11 @@ struct EvSim: ParsableCommand {
             case .skipped(let why): print("note: \(why)")
             }
         }
-        if !quiet { print("Results in \(directory.path)/") }
+        if !quiet {
+            let arrows = MessageDiagram.counts(result, options: pictureOptions)
+            let boxes = Timeline.counts(result, options: pictureOptions)
+            print("Pictures: messages.svg \(arrows.drawn) of \(arrows.candidates) messages, timeline.html \(boxes.drawn) of \(boxes.candidates) operations")
+            print("Results in \(directory.path)/")
+        }
     }
 }
