@@ -35,7 +35,7 @@ public enum FaultFigures {
     /// default mode under partitions and pauses for every challenge (nothing is lost by a pause,
     /// so every challenge should pass) and under kills for those where a kill can lose something.
     public static var cases: [Case] {
-        let stored = ["2", "3b", "3c", "3d", "4", "5b", "5c", "6b", "6c"]
+        let stored = ["2", "3b", "3c", "3d", "4", "5b", "5c", "6b", "6c", "g-set", "g-set-partition", "pn-counter"]
         let all = Challenges.all
         func named(_ names: [String]) -> [Challenge] { names.compactMap(Challenges.named) }
         return named(stored).map { Case(challenge: $0, durable: true, nemesis: [.partition, .kill, .pause]) }

@@ -1,3 +1,5 @@
+import EVSimCore
+import EVCheckers
 import EVCore
 import EVSim
 

@@ -1,3 +1,5 @@
+import EVSimCore
+import EVCheckers
 import EVCore
 @testable import EVReports
 import EVSim

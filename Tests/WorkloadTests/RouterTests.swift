@@ -150,6 +150,22 @@ final class RouterTests: XCTestCase {
                       "the restarted process greets its peer")
     }
 
+    /// Only this node may know the workload (it could be cut off from the first two, and every
+    /// other node may hold a bare read): a workload told by a body alone is registered by anyone.
+    func testANodeWhoseWorkloadOnlyABodyToldRegistersIt() {
+        for (body, registers) in [(#""type":"add","element":1"#, true), (#""type":"broadcast","message":1"#, false)] {
+            router = Router()
+            node = Node(transport: transport, handler: router)
+            transport.clearOutput()
+            send(#""type":"init","node_id":"n2","node_ids":["n0","n1","n2"]"#)
+            transport.advance(to: transport.now, node)
+            node.receive(#"{"src":"lin-kv","dest":"n2","body":{"type":"error","code":20,"text":"not found","in_reply_to":\#(registryReadID ?? -1)}}"#)
+            send(body)
+            let writes = transport.messages.filter { $0["dest"] == "lin-kv" && $0["body"]?["type"] == "write" }
+            XCTAssertEqual(writes.count, registers ? 1 : 0, body)
+        }
+    }
+
     func testReInitDropsTheRememberedRoute() {
         initNode()
         send(#""type":"topology","topology":{"n0":[]}"#)

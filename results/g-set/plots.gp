@@ -1,0 +1,26 @@
+set terminal pngcairo size 1200,600 font "DejaVu Sans,10"
+set datafile separator "\t"
+set grid
+set key outside right top
+set xlabel "time (s)"
+set xrange [0:31.000]
+set yrange [0:*]
+set arrow from 30.000, graph 0 to 30.000, graph 1 nohead dt 2 lc rgb "#555555"
+set output "latency-raw.png"
+set title "evsim g-set: latency of every operation"
+set ylabel "latency (ms)"
+plot "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "add" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb "#1f77b4" title "add ok", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "read" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 5 ps 0.5 lc rgb "#2ca02c" title "read ok", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "read" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 5 ps 0.5 lc rgb "#ff7f0e" title "read fail"
+set output "rate.png"
+set title "evsim g-set: throughput by completion time"
+set ylabel "operations / s"
+plot for [i=2:4] "rate.tsv" using 1:i with lines lw 1.5 title columnheader(i)
+set output "latency-quantiles.png"
+set title "evsim g-set: latency quantiles per window"
+set ylabel "latency (ms)"
+plot for [i=2:9] "latency-quantiles.tsv" using 1:(column(i)) with linespoints pt 7 ps 0.4 title columnheader(i)
+set output "net.png"
+set title "evsim g-set: messages sent per second"
+set ylabel "messages / s"
+plot "net.tsv" using 1:2 with steps lw 1.5 title "servers", "net.tsv" using 1:3 with steps lw 1.5 title "clients"
