@@ -47,7 +47,7 @@ final class FaultReportTests: XCTestCase {
         let table = FaultFigures.table([row, row])
         XCTAssertEqual(table.split(separator: "\n").count, 3, "header, rule, one line per case")
         XCTAssertEqual(FaultFigures.tsv([row]).split(separator: "\n").count, 2)
-        // 9 durable, every challenge under partition+pause, 9 under kill.
-        XCTAssertEqual(FaultFigures.cases.count, 9 + Challenges.all.count + 9)
+        // 12 durable, every challenge under partition+pause, 12 under kill.
+        XCTAssertEqual(FaultFigures.cases.count, 12 + Challenges.all.count + 12)
     }
 }
