@@ -89,6 +89,7 @@ struct RegisterSearch {
         var groupOf: [RegisterOp<Int>: Int] = [:]
         var groups: [[Int]] = []
         for i in calls.indices.sorted(by: { calls[$0].invoke < calls[$1].invoke }) where calls[i].complete == nil {
+            if case .read = calls[i].op { preconditionFailure("a read without an :ok has no effect; drop it") }
             let g = groupOf[calls[i].op] ?? { groups.append([]); groupOf[calls[i].op] = groups.count - 1; return groups.count - 1 }()
             groups[g].append(i)
         }

@@ -282,12 +282,20 @@ final class LinearizabilityCheckerTests: XCTestCase {
         return planned.map(\.op).sorted { $0.invokedAt < $1.invokedAt }
     }
 
-    /// The size the brief names: 60 s, 5 keys, ~30 ops/s, 10% :info.
-    func testLargeSimulatedHistoryIsValid() {
-        let h = simulated(seed: 1, keys: 5, processes: 10, seconds: 60, infoRate: 0.1)
+    /// lin-kv's size: 60 s, 5 keys, ~30 ops/s, 10% :info; then one read made impossible.
+    func testLargeSimulatedHistoryIsValidUntilAReadIsBroken() {
+        var h = simulated(seed: 1, keys: 5, processes: 10, seconds: 60, infoRate: 0.1)
         XCTAssertGreaterThan(h.count, 1500)
         let r = check(h)
         XCTAssertEqual(r.validity, .valid, "\(r.details)")
+
+        let victim = h.indices.filter { h[$0].f == "read" && h[$0].outcome?.isOK == true }[500]
+        let key = h[victim].value[0]!
+        h[victim].outcome = .ok([key, 99])
+        let bad = check(h)
+        XCTAssertEqual(bad.validity, .invalid)
+        XCTAssertEqual(bad.details["invalid-keys"], [key])
+        XCTAssertEqual(bad.details["failures"]?[0]?["blocked-op"]?["index"], .int(victim))
     }
 
     func testSimulatedHistoriesAreValidAndAnImpossibleReadIsCaught() throws {
