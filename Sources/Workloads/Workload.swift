@@ -33,6 +33,7 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
     case pnCounter = "pn-counter"
     case kafka
     case txn = "txn-rw-register"
+    case linKV = "lin-kv"
 
     /// The workload's routes, type-erased for the router.
     var routes: [AnyRoute] {
@@ -44,6 +45,7 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
         case .gCounter, .pnCounter: return AnyRoute.of(GCounter.self, self)
         case .kafka: return AnyRoute.of(Kafka.self, self)
         case .txn: return AnyRoute.of(Txn.self, self)
+        case .linKV: return AnyRoute.of(LinearizableKV.self, self)
         }
     }
 
@@ -79,6 +81,7 @@ public struct WorkloadConfig: Sendable {
     public var gCounter = GCounter.Config()
     public var kafka = Kafka.Config()
     public var txn = Txn.Config()
+    public var linKV = LinearizableKV.Config()
     /// Durable mode (off by default), for every workload that stores writes.
     public var durability = DurabilityConfig()
     public init() {}
