@@ -55,6 +55,11 @@ public final class LinearizableKV: Workload {
         }
     }
 
+    /// In default mode a restarted process lost its log and vote (docs/linkv.md).
+    public func joined(restarted: Bool) {
+        if restarted { raft.amnesiac = true }
+    }
+
     /// The map as this node has applied it (for the simulator's checks).
     public var state: [JSONValue: JSONValue] { map }
 

@@ -51,6 +51,28 @@ final class ClusterProcessTests: XCTestCase {
         XCTAssertEqual(Set(cluster.finish().values), [0], "every node exits cleanly on EOF")
     }
 
+    // MARK: lin-kv
+
+    /// Three real processes elect a leader among themselves and serve a linearizable register:
+    /// a write through one node is read through every other, cas checks its precondition.
+    func testLinKVOnThreeProcesses() throws {
+        let cluster = try EvnodeCluster(count: 3)
+        cluster.initAll()
+        let elected = cluster.eventually(timeout: 10) {
+            cluster.call(cluster.ids[1], ["type": "write", "key": 1, "value": 4])?["type"] == "write_ok"
+        }
+        XCTAssertTrue(elected, "a leader within 10 s")
+        for id in cluster.ids {
+            XCTAssertEqual(cluster.call(id, ["type": "read", "key": 1])?["value"], 4, id)
+        }
+        XCTAssertEqual(cluster.call(cluster.ids[2], ["type": "cas", "key": 1, "from": 3, "to": 0])?["code"], 22)
+        XCTAssertEqual(cluster.call(cluster.ids[0], ["type": "cas", "key": 1, "from": 4, "to": 0])?["type"], "cas_ok")
+        XCTAssertEqual(cluster.call(cluster.ids[2], ["type": "read", "key": 1])?["value"], 0)
+        XCTAssertEqual(cluster.call(cluster.ids[0], ["type": "read", "key": 2])?["code"], 20)
+        XCTAssertEqual(cluster.unroutableLines, [])
+        XCTAssertEqual(Set(cluster.finish().values), [0], "every node exits cleanly on EOF")
+    }
+
     // MARK: txn-rw-register
 
     /// Two nodes: writes on n0 become visible to reads on n1, and every reply is a well-formed

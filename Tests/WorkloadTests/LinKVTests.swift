@@ -83,4 +83,28 @@ final class LinKVTests: XCTestCase {
         c.run(for: .seconds(2))
         XCTAssertEqual(c.call(lonely, ["type": "read", "key": 1])?["code"], 20, "the refused write never happened")
     }
+
+    /// Default mode keeps the log in memory: a restarted process votes only once a leader has
+    /// given its log back, and when a majority restarted together no leader is elected at all
+    /// (refusing everything rather than forgetting acknowledged writes).
+    func testRestartedNodesWithoutTheirLogsVoteOnlyOnceCaughtUp() {
+        let c = cluster()
+        let leader = leaders(c)[0]
+        let followers = c.nodeIDs.filter { $0 != leader }
+        XCTAssertEqual(c.call(leader, ["type": "write", "key": 1, "value": 1])?["type"], "write_ok")
+        XCTAssertTrue(c.kill(followers[0]))
+        c.run(for: .ms(100))
+        XCTAssertTrue(c.start(followers[0]))
+        c.run(for: .seconds(2))
+        XCTAssertEqual(raft(c, followers[0])?.amnesiac, false, "the leader gave its log back")
+        XCTAssertEqual(c.call(followers[0], ["type": "read", "key": 1])?["value"], 1)
+
+        XCTAssertTrue(c.kill(leader) && c.kill(followers[0]))
+        c.run(for: .ms(100))
+        XCTAssertTrue(c.start(leader) && c.start(followers[0]))
+        c.run(for: .seconds(5))
+        XCTAssertEqual(leaders(c), [], "the restarted majority withholds its votes")
+        XCTAssertEqual(c.call(followers[1], ["type": "read", "key": 1])?["code"], 11)
+        XCTAssertEqual(c.call(leader, ["type": "write", "key": 1, "value": 2])?["code"], 11)
+    }
 }

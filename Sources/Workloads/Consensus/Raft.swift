@@ -47,6 +47,10 @@ public final class Raft {
     public private(set) var stats = Stats()
     private(set) var log = RaftLog()
     private var votedFor: Int?
+    /// Set for a process restarted without its log and vote: it may have voted in a term it no
+    /// longer knows and acknowledged entries it no longer holds, so it votes for no one (and asks
+    /// no one) until a leader has brought its log back.
+    public var amnesiac = false
 
     /// Applies a committed entry to the state machine, once per entry, in log order.
     public var apply: (RaftEntry) -> Void = { _ in }
@@ -154,6 +158,7 @@ public final class Raft {
     /// Pre-vote first: a real election (a new term) only with a majority that also lost its leader.
     private func startElection() {
         resetElectionDeadline()
+        guard !amnesiac else { return }
         preVotes = [me]
         guard clusterSize > 1 else { return becomeCandidate() }
         for p in peers { sendVote(to: p, term: term + 1, pre: true) }
@@ -328,6 +333,7 @@ public final class Raft {
         guard log.merge(after: prev, entries, committed: commitIndex) else { throw malformed(m, "entries that agree with the committed log") }
         let last = prev + entries.count
         if leaderCommit > commitIndex { commit(through: min(leaderCommit, last)) }
+        if amnesiac && last >= leaderCommit { amnesiac = false } // it holds everything committed again
         answerAppend(to: from, ok: true, match: last, round: round)
     }
 
@@ -368,7 +374,9 @@ public final class Raft {
             nextIndex[from] = matchIndex[from] + 1
             advanceCommit()
         } else if match > 0 {
-            nextIndex[from] = max(matchIndex[from] + 1, min(match, log.lastIndex + 1))
+            // A hint below what the follower once matched: it was restarted and lost its log.
+            matchIndex[from] = min(matchIndex[from], match - 1)
+            nextIndex[from] = min(match, log.lastIndex + 1)
         }
         m.body["requests"].forEachElement { r in
             guard let seq = r[0].int else { return }
@@ -383,7 +391,7 @@ public final class Raft {
         guard let lastIndex = m.body["last_index"].int, let lastTerm = m.body["last_term"].int, let pre = m.body["pre"].bool else {
             throw malformed(m, "last_index, last_term and pre")
         }
-        let upToDate = log.isBehindOrEqual(lastIndex: lastIndex, lastTerm: lastTerm)
+        let upToDate = !amnesiac && log.isBehindOrEqual(lastIndex: lastIndex, lastTerm: lastTerm)
         var granted: Bool
         if pre {
             // Would vote, without changing anything: only if this node's leader is gone too.
