@@ -33,6 +33,7 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
     case pnCounter = "pn-counter"
     case kafka
     case txn = "txn-rw-register"
+    case linKV = "lin-kv"
 
     /// The workload's routes, type-erased for the router.
     var routes: [AnyRoute] {
@@ -44,6 +45,7 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
         case .gCounter, .pnCounter: return AnyRoute.of(GCounter.self, self)
         case .kafka: return AnyRoute.of(Kafka.self, self)
         case .txn: return AnyRoute.of(Txn.self, self)
+        case .linKV: return [] // served from issue 16's LinKV workload
         }
     }
 
