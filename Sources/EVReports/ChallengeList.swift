@@ -51,7 +51,8 @@ public enum ChallengeList {
     public static func text() -> String {
         var out = ""
         for c in Challenges.all {
-            out += "\(c.name.padding(toLength: 13, withPad: " ", startingAt: 0)) \(c.title)\n"
+            // `padding` truncates: a longer name just pushes its title right.
+            out += "\(c.name.padding(toLength: max(13, c.name.count), withPad: " ", startingAt: 0)) \(c.title)\n"
             out += "              \(c.maelstromCommand)\n"
             if !c.goals.isEmpty { out += "              goals: \(c.goals.map(\.description).joined(separator: "; "))\n" }
         }

@@ -53,7 +53,8 @@ public enum FaultFigures {
         public let passed: Bool
         /// Acknowledged data lost (nil where the workload stores nothing): broadcast, values
         /// (g-set: elements) acknowledged but missing from some node's final read; counters, final
-        /// reads outside what the adds allow; kafka, the checker's lost writes; txn, broken invariants.
+        /// reads outside what the adds allow; kafka, the checker's lost writes; txn, broken invariants;
+        /// lin-kv, keys the checker found not linearizable.
         public let lost: Int?
         /// Messages to removed clients: each silences its sender in Maelstrom.
         public let silenced: Int
@@ -108,6 +109,9 @@ public enum FaultFigures {
             return result.results["workload"]?["lost-write"]?["count"]?.int ?? 0
         case .txn:
             return result.brokenInvariants.count
+        case .linKV:
+            // A lost or stale write shows as a key with no linearization.
+            return result.results["workload"]?["invalid-keys"]?.array?.count ?? 0
         case .echo, .uniqueIDs:
             return nil
         }

@@ -101,14 +101,14 @@ public enum Plots {
             // Show the latency goals as dotted lines, inside the x range.
             let latencyGoals = result.goals.filter { $0.goal.path.first == "workload" && $0.goal.path.dropFirst().first == "stable-latencies" }
             let maxLatency = Double(result.results["workload"]?["stable-latencies"]?["1"]?.int ?? 0)
-            let xmax = max(maxLatency, latencyGoals.map(\.goal.below).max() ?? 0) * 1.05 + 1
+            let xmax = max(maxLatency, latencyGoals.map(\.goal.limit).max() ?? 0) * 1.05 + 1
             s += "unset object\nunset arrow\nset xrange [0:\(ResultTables.fixed(xmax, 1))]\nset yrange [0:1]\n"
             s += "set output \"stable-latency.png\"\n"
             s += "set title \"\(escapedTitle): stable latency of broadcast values (CDF)\"\n"
             s += "set xlabel \"stable latency (ms)\"\nset ylabel \"fraction of stable values\"\n"
             for (i, goal) in latencyGoals.enumerated() {
-                s += "set arrow from \(goal.goal.below), graph 0 to \(goal.goal.below), graph 1 nohead dt 3 lc rgb \"#d62728\"\n"
-                s += "set label \(i + 1) \"\(goal.goal.description)\" at \(goal.goal.below), graph \(0.12 - 0.06 * Double(i)) right offset -0.5,0 tc rgb \"#d62728\"\n"
+                s += "set arrow from \(goal.goal.limit), graph 0 to \(goal.goal.limit), graph 1 nohead dt 3 lc rgb \"#d62728\"\n"
+                s += "set label \(i + 1) \"\(goal.goal.description)\" at \(goal.goal.limit), graph \(0.12 - 0.06 * Double(i)) right offset -0.5,0 tc rgb \"#d62728\"\n"
             }
             s += "plot \"stable-latencies.tsv\" skip 1 using 3:4 with steps lw 2 lc rgb \"#1f77b4\" title \"stable values\"\n"
             outputs.append("stable-latency.png")

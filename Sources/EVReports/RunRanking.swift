@@ -11,7 +11,7 @@ public enum RunRanking {
     /// (a missed goal or a broken invariant), the goal closest to its limit, lower availability,
     /// slower stable latency, more messages per operation.
     public static func badness(_ r: TestResult) -> [Double] {
-        let goalRatio = r.goals.map { g in g.value.map { $0 / g.goal.below } ?? 10 }.max() ?? 0
+        let goalRatio = r.goals.map { g in g.value.map(g.goal.closeness) ?? 10 }.max() ?? 0
         return [r.validity == .invalid ? 1 : 0, r.validity == .unknown ? 1 : 0, r.passed ? 0 : 1, goalRatio,
                 1 - number(r.results["availability"]?["ok-fraction"]),
                 number(r.results["workload"]?["stable-latencies"]?["1"]),

@@ -95,6 +95,10 @@ public enum Challenges {
             .gSet,
             .gSetPartition,
             .pnCounter,
+            .linKV3,
+            .linKVNoFault,
+            .linKVStress,
+            .linKV5,
         ]
     }
 

@@ -5,20 +5,44 @@ import EVSimCore
 /// An extra numeric pass criterion of a challenge (e.g. 3d's "servers msgs-per-op < 30"), read
 /// from the result map. Maelstrom does not check these; the challenge pages ask for them.
 public struct Goal: Sendable {
+    /// How the value must compare with the limit.
+    public enum Bound: Sendable {
+        /// value < limit.
+        case below
+        /// value ≤ limit.
+        case atMost
+        /// value ≥ limit (e.g. availability).
+        case atLeast
+    }
+
     public let description: String
     /// Keys into the result map, e.g. ["net", "servers", "msgs-per-op"].
     public let path: [String]
-    /// The value must be strictly below this.
-    public let below: Double
+    public let limit: Double
+    public let bound: Bound
 
-    public init(_ description: String, path: [String], below: Double) {
+    public init(_ description: String, path: [String], limit: Double, bound: Bound) {
         self.description = description
         self.path = path
-        self.below = below
+        self.limit = limit
+        self.bound = bound
+    }
+
+    public init(_ description: String, path: [String], below: Double) {
+        self.init(description, path: path, limit: below, bound: .below)
     }
 
     public static func serverMsgsPerOp(below limit: Double) -> Goal {
         Goal("servers msgs-per-op < \(TestSpec.format(limit))", path: ["net", "servers", "msgs-per-op"], below: limit)
+    }
+
+    public static func serverMsgsPerOp(atMost limit: Double) -> Goal {
+        Goal("servers msgs-per-op ≤ \(TestSpec.format(limit))", path: ["net", "servers", "msgs-per-op"], limit: limit, bound: .atMost)
+    }
+
+    /// lin-kv's availability: the fraction of operations answered :ok or with error 20 or 22.
+    public static func answeredFraction(atLeast limit: Double) -> Goal {
+        Goal("answered-fraction ≥ \(TestSpec.format(limit))", path: ["workload", "answered-fraction"], limit: limit, bound: .atLeast)
     }
 
     public static func medianStableLatency(belowMS limit: Double) -> Goal {
@@ -38,7 +62,21 @@ public struct Goal: Sendable {
         case .double(let d)?: number = d
         default: number = nil
         }
-        return GoalResult(goal: self, value: number, met: number.map { $0 < below } ?? false)
+        return GoalResult(goal: self, value: number, met: number.map(isMet) ?? false)
+    }
+
+    public func isMet(_ value: Double) -> Bool {
+        switch bound {
+        case .below: return value < limit
+        case .atMost: return value <= limit
+        case .atLeast: return value >= limit
+        }
+    }
+
+    /// How far `value` has gone towards the limit and past it: 1 at the limit, above 1 beyond it.
+    public func closeness(_ value: Double) -> Double {
+        guard bound == .atLeast else { return value / limit }
+        return value > 0 ? limit / value : .infinity
     }
 }
 
