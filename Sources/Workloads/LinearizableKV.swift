@@ -28,6 +28,9 @@ public final class LinearizableKV: Workload {
         /// A request not served by then is refused if it can no longer take effect. Below
         /// Maelstrom's 1 s client timeout for lin-kv, so the client gets a definite answer.
         public var refuseAfter: Micros = .ms(800)
+        /// Maelstrom's lin-kv client gives up after max(10 × latency, 1 s) and a reply after that
+        /// silences the node: later ones are not sent.
+        public var clientReplyDeadline: Micros = .ms(900)
         /// How long a request that left this node is remembered, waiting for its entry.
         public var forgetAfter: Micros = .seconds(30)
         public init() {}
@@ -48,6 +51,7 @@ public final class LinearizableKV: Workload {
         // Request numbers go into log entries that outlive this process: starting from the wall
         // clock in µs, a restarted process never reuses one of its predecessor's.
         nextSeq = Int(node.wallClock)
+        node.clientReplyDeadline = min(node.clientReplyDeadline, config.linKV.clientReplyDeadline)
         raft = Raft(node: node, prefix: "lk", config: config.linKV.raft)
         raft.apply = { [unowned self] entry in self.apply(entry) }
         raft.readIndexReady = { [unowned self] seq, index in
