@@ -22,6 +22,9 @@ public enum SeedCorpus {
         #"{"src":"c1","dest":"n1","body":{"type":"commit_offsets","msg_id":10,"offsets":{"k1":0}}}"#,
         #"{"src":"c1","dest":"n1","body":{"type":"list_committed_offsets","msg_id":11,"keys":["k1","k2"]}}"#,
         #"{"src":"c1","dest":"n1","body":{"type":"txn","msg_id":12,"txn":[["r",1,null],["w",1,6],["w",2,9]]}}"#,
+        #"{"src":"c1","dest":"n1","body":{"type":"read","msg_id":13,"key":1}}"#,
+        #"{"src":"c1","dest":"n1","body":{"type":"write","msg_id":14,"key":1,"value":3}}"#,
+        #"{"src":"c1","dest":"n1","body":{"type":"cas","msg_id":15,"key":1,"from":3,"to":4}}"#,
     ]
 
     /// Peer (node-to-node) messages in the replication vocabulary (docs/replication.md), and
@@ -39,6 +42,10 @@ public enum SeedCorpus {
         #"{"src":"n0","dest":"n1","body":{"type":"kf_ack","ack":0,"i":1700000000000000,"ri":0,"h":true}}"#,
         #"{"src":"n2","dest":"n1","body":{"type":"kf_list","msg_id":6,"keys":["k1"]}}"#,
         #"{"src":"n0","dest":"n1","body":{"type":"tx_data","from":0,"v":[[1,0,[[1,5],[2,6]]]],"ack":0,"i":1700000000000000,"ri":0}}"#,
+        #"{"src":"n0","dest":"n1","body":{"type":"lk_append","term":2,"prev":0,"prev_term":0,"entries":[[2,-1,0,null],[2,2,7,["w",1,3]]],"commit":1,"round":5,"reads":[[8,1]]}}"#,
+        #"{"src":"n2","dest":"n1","body":{"type":"lk_appended","term":2,"ok":true,"match":2,"round":5,"requests":[[9,["c",1,3,4]],[10,null]]}}"#,
+        #"{"src":"n2","dest":"n1","body":{"type":"lk_vote","term":3,"last_index":2,"last_term":2,"pre":true}}"#,
+        #"{"src":"n0","dest":"n1","body":{"type":"lk_voted","term":3,"granted":true,"pre":false}}"#,
         #"{"src":"n0","dest":"n1","body":{"type":"tx_ack","ack":0,"i":1700000000000000,"ri":5}}"#,
         #"{"src":"lin-kv","dest":"n1","body":{"type":"read_ok","in_reply_to":1,"value":4}}"#,
         #"{"src":"n0","dest":"n1","body":{"type":"error","in_reply_to":2,"code":11,"text":"busy"}}"#,

@@ -55,6 +55,8 @@ public final class LinearizableKV: Workload {
         raft = Raft(node: node, prefix: "lk", config: config.linKV.raft)
         raft.apply = { [unowned self] entry in self.apply(entry) }
         raft.readIndexReady = { [unowned self] seq, index in
+            // Only for a read still waiting here: a peer's stray or repeated index queues nothing.
+            guard self.pending[seq]?.key != nil else { return }
             self.raft.afterApplied(index) { [unowned self] in self.answerRead(seq) }
         }
     }

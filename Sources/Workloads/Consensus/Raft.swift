@@ -25,7 +25,7 @@ import EVCore
 public final class Raft {
     public struct Config: Sendable {
         /// The leader's append round to each follower, also the batching interval of everything.
-        public var heartbeat: Micros = .ms(100)
+        public var heartbeat: Micros = .ms(150)
         /// A follower that hears no leader for a random time in [t, 2t) calls for an election.
         public var electionTimeout: Micros = .ms(500)
         public var maxEntriesPerMessage = 500

@@ -1,0 +1,40 @@
+set terminal pngcairo size 1200,600 font "DejaVu Sans,10"
+set datafile separator "\t"
+set grid
+set key outside right top
+set xlabel "time (s)"
+set xrange [0:62.606]
+set yrange [0:*]
+set object 1 rect from 0.000, graph 0 to 1.059, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 2 rect from 5.723, graph 0 to 6.467, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 3 rect from 10.787, graph 0 to 15.800, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 4 rect from 21.719, graph 0 to 22.294, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 5 rect from 25.700, graph 0 to 27.719, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 6 rect from 29.788, graph 0 to 34.968, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 7 rect from 39.567, graph 0 to 40.675, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 8 rect from 46.438, graph 0 to 48.126, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 9 rect from 53.309, graph 0 to 59.122, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 10 rect from 59.413, graph 0 to 60.000, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set output "latency-raw.png"
+set title "evsim lin-kv-stress: latency of every operation"
+set ylabel "latency (ms)"
+plot "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "cas" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb "#1f77b4" title "cas ok", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "cas" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb "#ff7f0e" title "cas fail", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "cas" && strcol(4) eq "info" ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb "#d62728" title "cas info", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "read" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 5 ps 0.5 lc rgb "#2ca02c" title "read ok", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "read" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 5 ps 0.5 lc rgb "#ff7f0e" title "read fail", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "write" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 9 ps 0.5 lc rgb "#9467bd" title "write ok", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "write" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 9 ps 0.5 lc rgb "#ff7f0e" title "write fail", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "write" && strcol(4) eq "info" ? $2 : 1/0) with points pt 9 ps 0.5 lc rgb "#d62728" title "write info"
+set output "rate.png"
+set title "evsim lin-kv-stress: throughput by completion time"
+set ylabel "operations / s"
+plot for [i=2:9] "rate.tsv" using 1:i with lines lw 1.5 title columnheader(i)
+set output "latency-quantiles.png"
+set title "evsim lin-kv-stress: latency quantiles per window"
+set ylabel "latency (ms)"
+plot for [i=2:13] "latency-quantiles.tsv" using 1:(column(i)) with linespoints pt 7 ps 0.4 title columnheader(i)
+set output "net.png"
+set title "evsim lin-kv-stress: messages sent per second"
+set ylabel "messages / s"
+plot "net.tsv" using 1:2 with steps lw 1.5 title "servers", "net.tsv" using 1:3 with steps lw 1.5 title "clients"
