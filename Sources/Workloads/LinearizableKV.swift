@@ -25,12 +25,14 @@ public final class LinearizableKV: Workload {
 
     public struct Config: Sendable {
         public var raft = Raft.Config()
-        /// A request not served by then is refused if it can no longer take effect. Below
-        /// Maelstrom's 1 s client timeout for lin-kv, so the client gets a definite answer.
-        public var refuseAfter: Micros = .ms(800)
-        /// Maelstrom's lin-kv client gives up after max(10 × latency, 1 s) and a reply after that
-        /// silences the node: later ones are not sent.
-        public var clientReplyDeadline: Micros = .ms(900)
+        /// Maelstrom's lin-kv client gives up after max(10 × latency, 1 s), and a reply after that
+        /// silences the node. A request's age is known to within `stallThreshold` (a shorter stop
+        /// goes unnoticed, docs/faults.md), so no reply leaves after stallThreshold + deadline ≤
+        /// 0.95 s, and a request not served after refuseAfter + stallThreshold ≤ 0.9 s is refused
+        /// if it can no longer take effect.
+        public var stallThreshold: Micros = .ms(300)
+        public var clientReplyDeadline: Micros = .ms(650)
+        public var refuseAfter: Micros = .ms(600)
         /// How long a request that left this node is remembered, waiting for its entry.
         public var forgetAfter: Micros = .seconds(30)
         public init() {}
@@ -43,6 +45,7 @@ public final class LinearizableKV: Workload {
     private var map: [JSONValue: JSONValue] = [:]
     private var nextSeq = 0
     private var pending: [Int: (req: RequestRef, key: JSONValue?)] = [:]
+    private let durable: Bool
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
@@ -52,7 +55,9 @@ public final class LinearizableKV: Workload {
         // clock in µs, a restarted process never reuses one of its predecessor's.
         nextSeq = Int(node.wallClock)
         node.clientReplyDeadline = min(node.clientReplyDeadline, config.linKV.clientReplyDeadline)
-        raft = Raft(node: node, prefix: "lk", config: config.linKV.raft)
+        node.stallThreshold = min(node.stallThreshold, config.linKV.stallThreshold)
+        raft = Raft(node: node, prefix: "lk", config: config.linKV.raft, durability: config.durability)
+        durable = config.durability.enabled
         raft.apply = { [unowned self] entry in self.apply(entry) }
         raft.readIndexReady = { [unowned self] seq, index in
             // Only for a read still waiting here: a peer's stray or repeated index queues nothing.
@@ -61,9 +66,10 @@ public final class LinearizableKV: Workload {
         }
     }
 
-    /// In default mode a restarted process lost its log and vote (docs/linkv.md).
+    /// In default mode a restarted process lost its log and vote (docs/linkv.md); in durable
+    /// mode it replays them.
     public func joined(restarted: Bool) {
-        if restarted { raft.amnesiac = true }
+        if restarted && !durable { raft.amnesiac = true }
     }
 
     /// The map as this node has applied it (for the simulator's checks).

@@ -22,6 +22,9 @@ import EVCore
 ///   append round that started after that, which proves it was still the leader; the node that
 ///   took the read answers from its own state once it has applied that far. No lease: a leader
 ///   paused for seconds and resumed learns of its successor before it can confirm anything.
+/// - **Durable mode** (`RaftRecord`): term, vote and every log write are stored before anything
+///   that depends on them leaves the node (a vote, an acknowledgement, a leader counting its own
+///   entries), and a restarted process replays them before it takes part.
 public final class Raft {
     public struct Config: Sendable {
         /// The leader's append round to each follower, also the batching interval of everything.
@@ -82,10 +85,17 @@ public final class Raft {
     private var outbox: [(seq: Int, command: JSONValue?)] = []
     private var appliedWaiters: [(index: Int, action: () -> Void)] = []
 
+    /// Durable mode: the store, records not yet handed to it, and the last log index stored.
+    private var store: DurableLog<RaftRecord>?
+    private var unsaved: [RaftRecord] = []
+    private var storedIndex = 0
+    /// Durable mode, until the store is replayed: nothing is sent or answered.
+    private var recovering = false
+
     /// Terms and indices above this from a peer are refused: they could only overflow.
     static let maxNumber = Int.max / 4
 
-    public init(node: Node, prefix: String, config: Config) {
+    public init(node: Node, prefix: String, config: Config, durability: DurabilityConfig = DurabilityConfig()) {
         self.node = node
         self.config = config
         me = node.nodeIDs.firstIndex(of: node.id) ?? 0
@@ -98,8 +108,65 @@ public final class Raft {
         ackedRound = Array(repeating: 0, count: clusterSize)
         confirmedReads = Array(repeating: [], count: clusterSize)
         resetElectionDeadline()
+        store = DurableLog.open(node: node, name: prefix, config: durability, everyNode: false) { [weak self] records in
+            self?.restore(records)
+        }
+        recovering = store != nil
+        if !recovering { start() }
+    }
+
+    private func start() {
         scheduleTick()
         if clusterSize == 1 { startElection() }
+    }
+
+    /// Replays what earlier processes of this node stored, then takes part.
+    private func restore(_ records: [RaftRecord]) {
+        for r in records {
+            switch r {
+            case .hardState(let t, let v):
+                term = t
+                votedFor = v
+            case .entry(let index, let e):
+                guard log.restore(e, at: index) else {
+                    node.logger.error("stored Raft entry \(index) leaves a gap after \(log.lastIndex); later records skipped")
+                    return finishRecovery()
+                }
+            }
+        }
+        finishRecovery()
+    }
+
+    private func finishRecovery() {
+        storedIndex = log.lastIndex
+        recovering = false
+        node.logger.info("recovered term \(term), \(log.lastIndex) log entries")
+        start()
+    }
+
+    // MARK: durability
+
+    private func saveHardState() {
+        if store != nil { unsaved.append(.hardState(term: term, votedFor: votedFor)) }
+    }
+
+    private func saveEntries(_ indices: Range<Int>) {
+        guard store != nil else { return }
+        for i in indices { unsaved.append(.entry(index: i, log[i])) }
+    }
+
+    /// Runs `then` once everything this node's messages may depend on is stored (at once outside
+    /// durable mode): what a vote or an acknowledgement promises survives a kill.
+    private func durably(_ then: @escaping () -> Void) {
+        guard let store else { return then() }
+        guard !unsaved.isEmpty else { return store.afterStored(then) }
+        let records = unsaved, last = log.lastIndex
+        unsaved.removeAll()
+        store.store(records) { [weak self] in
+            guard let self else { return }
+            self.storedIndex = max(self.storedIndex, last)
+            then()
+        }
     }
 
     // MARK: client requests
@@ -171,9 +238,14 @@ public final class Raft {
         leader = nil
         votedFor = me
         votes = [me]
+        saveHardState()
         resetElectionDeadline()
         if votes.count >= majority { return becomeLeader() }
-        for p in peers { sendVote(to: p, term: term, pre: false) }
+        let electionTerm = term
+        durably { [weak self] in
+            guard let self, self.role == .candidate, self.term == electionTerm else { return }
+            for p in self.peers { self.sendVote(to: p, term: electionTerm, pre: false) }
+        }
     }
 
     private func sendVote(to peer: Int, term: Int, pre: Bool) {
@@ -200,13 +272,14 @@ public final class Raft {
         pendingReads.removeAll()
         node.logger.info("leader of term \(term)")
         noopIndex = log.append(RaftEntry(term: term, origin: -1, seq: 0, command: .null))
+        saveEntries(noopIndex..<(noopIndex + 1))
         // What this node gathered as a follower is its own now.
         let gathered = outbox
         outbox.removeAll()
         for r in gathered {
             if let command = r.command { appendAsLeader(origin: me, seq: r.seq, command) } else { queueRead(requester: me, seq: r.seq) }
         }
-        advanceCommit()
+        persistOwnEntries()
         broadcastAppends()
     }
 
@@ -214,6 +287,7 @@ public final class Raft {
         if newTerm > term {
             term = newTerm
             votedFor = nil
+            saveHardState()
         }
         if role == .leader {
             // Reads not yet confirmed cannot be: their requesters refuse them when they time out.
@@ -227,8 +301,15 @@ public final class Raft {
     // MARK: the leader
 
     private func appendAsLeader(origin: Int, seq: Int, _ command: JSONValue) {
-        _ = log.append(RaftEntry(term: term, origin: origin, seq: seq, command: command))
-        if clusterSize == 1 { advanceCommit() }
+        let index = log.append(RaftEntry(term: term, origin: origin, seq: seq, command: command))
+        saveEntries(index..<(index + 1))
+        persistOwnEntries()
+    }
+
+    /// The leader counts its own entries toward a majority once they are stored.
+    private func persistOwnEntries() {
+        guard store != nil else { return advanceCommit() }
+        durably { [weak self] in self?.advanceCommit() }
     }
 
     /// A read is confirmed by the first round sent after it arrived, at the index committed now
@@ -267,8 +348,9 @@ public final class Raft {
     }
 
     private func advanceCommit() {
+        guard role == .leader else { return }
         var matched = matchIndex
-        matched[me] = log.lastIndex
+        matched[me] = store == nil ? log.lastIndex : storedIndex
         matched.sort(by: >)
         let n = matched[majority - 1]
         if n > commitIndex, log.term(at: n) == term { commit(through: n) }
@@ -292,6 +374,7 @@ public final class Raft {
 
     /// Handles one of the four Raft messages from a peer. Throws for a malformed one.
     public func receive(_ m: Message) throws {
+        guard !recovering else { return } // its senders repeat themselves every heartbeat or timeout
         guard let from = node.nodeIDs.firstIndex(of: m.src), from != me else {
             throw ProtocolError.notSupported("\(m.type) from \(m.src), which is not a peer")
         }
@@ -330,7 +413,10 @@ public final class Raft {
             let hint = prev > log.lastIndex ? log.lastIndex + 1 : max(log.firstIndex(ofTermAt: prev), commitIndex + 1)
             return answerAppend(to: from, ok: false, match: hint, round: round)
         }
-        guard log.merge(after: prev, entries, committed: commitIndex) else { throw malformed(m, "entries that agree with the committed log") }
+        guard let written = log.merge(after: prev, entries, committed: commitIndex) else {
+            throw malformed(m, "entries that agree with the committed log")
+        }
+        saveEntries(written)
         let last = prev + entries.count
         if leaderCommit > commitIndex { commit(through: min(leaderCommit, last)) }
         if amnesiac && last >= leaderCommit { amnesiac = false } // it holds everything committed again
@@ -343,6 +429,10 @@ public final class Raft {
         let requests = ok || match > 0 ? outbox : []
         if !requests.isEmpty { outbox.removeAll() }
         let term = term
+        durably { [weak self] in self?.sendAppended(to: leader, term: term, ok: ok, match: match, round: round, requests: requests) }
+    }
+
+    private func sendAppended(to leader: Int, term: Int, ok: Bool, match: Int, round: Int, requests: [(seq: Int, command: JSONValue?)]) {
         node.send(to: node.nodeIDs[leader]) { w in
             w.field("type", types.appended)
             w.field("term", term)
@@ -402,15 +492,19 @@ public final class Raft {
             granted = t == term && (votedFor == nil || votedFor == from) && upToDate
             if granted {
                 votedFor = from
+                saveHardState()
                 resetElectionDeadline()
             }
         }
-        let term = term
-        node.send(to: node.nodeIDs[from]) { w in
-            w.field("type", types.voted)
-            w.field("term", pre ? max(t, term) : term)
-            w.field("granted", granted)
-            w.field("pre", pre)
+        let term = pre ? max(t, term) : term, types = types
+        durably { [weak self] in
+            guard let self else { return }
+            self.node.send(to: self.node.nodeIDs[from]) { w in
+                w.field("type", types.voted)
+                w.field("term", term)
+                w.field("granted", granted)
+                w.field("pre", pre)
+            }
         }
     }
 

@@ -58,11 +58,13 @@ struct RaftLog {
     /// kept (a duplicate or reordered append changes nothing); the first conflict truncates the
     /// log from there. Refuses (false, nothing changed) a conflict at or below `committed`: only
     /// a broken or lying peer sends one.
-    mutating func merge(after prev: Int, _ new: [RaftEntry], committed: Int) -> Bool {
+    /// Returns the indices it wrote (durable mode stores those), or nil for a refused merge.
+    mutating func merge(after prev: Int, _ new: [RaftEntry], committed: Int) -> Range<Int>? {
         precondition(prev <= lastIndex, "merge past the end of the log")
         for (offset, entry) in new.enumerated() where prev + 1 + offset <= min(committed, lastIndex) {
-            if entries[prev + 1 + offset].term != entry.term { return false }
+            if entries[prev + 1 + offset].term != entry.term { return nil }
         }
+        var firstWritten: Int?
         for (offset, entry) in new.enumerated() {
             let index = prev + 1 + offset
             if index <= lastIndex {
@@ -70,8 +72,9 @@ struct RaftLog {
                 entries.removeSubrange(index...)
             }
             entries.append(entry)
+            firstWritten = firstWritten ?? index
         }
-        return true
+        return (firstWritten ?? lastIndex + 1)..<(lastIndex + 1)
     }
 
     /// Whether a candidate's log is at least as up to date as this one (Raft §5.4.1).
@@ -86,5 +89,50 @@ struct RaftLog {
         var i = index
         while i > 1 && entries[i - 1].term == t { i -= 1 }
         return i
+    }
+}
+
+/// What durable mode stores of a Raft node, in order (docs/linkv.md): its hard state
+/// (`["h", term, votedFor or -1]`) whenever it changes, and each entry written to its log
+/// (`["e", index, term, origin, seq, command]`; an entry at an index below the end truncates what
+/// follows it, as the log did). Replaying the records in order rebuilds term, vote and log.
+public enum RaftRecord: ReplicatedEntry {
+    case hardState(term: Int, votedFor: Int?)
+    case entry(index: Int, RaftEntry)
+
+    public func write(into array: inout JSONWriter) {
+        array.arrayElement { r in
+            switch self {
+            case .hardState(let term, let votedFor):
+                r.element("h"); r.element(term); r.element(votedFor ?? -1)
+            case .entry(let index, let e):
+                r.element("e"); r.element(index); r.element(e.term); r.element(e.origin); r.element(e.seq); r.element(e.command)
+            }
+        }
+    }
+
+    public init?(json: JSON) {
+        guard json.isArray, let tag = json[0].string else { return nil }
+        switch (tag, json.count) {
+        case ("h", 3):
+            guard let term = json[1].int, term >= 0, let vote = json[2].int else { return nil }
+            self = .hardState(term: term, votedFor: vote >= 0 ? vote : nil)
+        case ("e", 6):
+            guard let index = json[1].int, index >= 1, let term = json[2].int, term >= 0, let origin = json[3].int,
+                  let seq = json[4].int, let command = json[5].value else { return nil }
+            self = .entry(index: index, RaftEntry(term: term, origin: origin, seq: seq, command: command))
+        default:
+            return nil
+        }
+    }
+}
+
+extension RaftLog {
+    /// Replays a stored entry record: false if it would leave a gap (a damaged store).
+    mutating func restore(_ entry: RaftEntry, at index: Int) -> Bool {
+        guard index <= lastIndex + 1 else { return false }
+        if index <= lastIndex { entries.removeSubrange(index...) }
+        entries.append(entry)
+        return true
     }
 }

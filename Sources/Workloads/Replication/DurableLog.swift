@@ -43,6 +43,8 @@ public final class DurableLog<Entry: ReplicatedEntry> {
     private var pending: [(entries: [Entry], done: () -> Void)] = []
     private var nextChunk = 0
     private var committing = false
+    /// Waiting for the commit in flight (`afterStored` while nothing else is pending).
+    private var afterCommit: [() -> Void] = []
     private var commitArmed = false
     private var lastCommitAt: Micros = .min / 2
 
@@ -53,12 +55,13 @@ public final class DurableLog<Entry: ReplicatedEntry> {
     }
 
     /// The workload's store in durable mode, already recovering: `recovered` gets what earlier
-    /// processes of this node stored. nil when durable mode is off.
-    public static func open(node: Node, name: String, config: DurabilityConfig,
+    /// processes of every node (or, with `everyNode` false, of this node only) stored. nil when
+    /// durable mode is off.
+    public static func open(node: Node, name: String, config: DurabilityConfig, everyNode: Bool = true,
                             recovered: @escaping ([Entry]) -> Void) -> DurableLog? {
         guard config.enabled else { return nil }
         let log = DurableLog(node: node, name: name, config: config)
-        log.recover(recovered)
+        log.recover(everyNode: everyNode, recovered)
         return log
     }
 
@@ -70,6 +73,19 @@ public final class DurableLog<Entry: ReplicatedEntry> {
     public func store(_ entries: [Entry], then done: @escaping () -> Void) {
         pending.append((entries, done))
         scheduleCommit()
+    }
+
+    /// Runs `done` once everything handed to `store` so far is stored (now, if it is), without
+    /// a write of its own.
+    public func afterStored(_ done: @escaping () -> Void) {
+        if let last = pending.indices.last {
+            let earlier = pending[last].done
+            pending[last].done = { earlier(); done() }
+        } else if committing {
+            afterCommit.append(done)
+        } else {
+            done()
+        }
     }
 
     private func scheduleCommit() {
@@ -106,6 +122,9 @@ public final class DurableLog<Entry: ReplicatedEntry> {
             self.nextChunk = chunk + 1
             self.committing = false
             for item in batch { item.done() }
+            let waiting = self.afterCommit
+            self.afterCommit.removeAll()
+            for done in waiting { done() }
             self.scheduleCommit()
         })
     }
@@ -117,8 +136,8 @@ public final class DurableLog<Entry: ReplicatedEntry> {
     /// are read too because a peer's entries that this node showed its clients must be back
     /// before it answers again, even if that peer is down; merges are idempotent, so reading
     /// a log that is still growing only yields a prefix of it.
-    public func recover(_ done: @escaping ([Entry]) -> Void) {
-        let owners = [node.id] + node.nodeIDs.filter { $0 != node.id }
+    public func recover(everyNode: Bool = true, _ done: @escaping ([Entry]) -> Void) {
+        let owners = [node.id] + (everyNode ? node.nodeIDs.filter { $0 != node.id } : [])
         var logs = [[Entry]](repeating: [], count: owners.count)
         var outstanding = owners.count
         for (i, owner) in owners.enumerated() {
