@@ -102,9 +102,6 @@ public final class Replicator<Entry: ReplicatedEntry> {
         }
     }
 
-    /// Since when the oldest data still unacknowledged on the link to `peer` was sent (nil: none).
-    public func waitingSince(_ peer: String) -> Micros? { links[peer]?.flights.first?.sentAt }
-
     /// Queues `entry` for every link except the one to node index `origin` (where it came from),
     /// and schedules their flushes.
     public func append(_ entry: Entry, except origin: Int? = nil) {
