@@ -250,12 +250,6 @@ public final class Node {
         }
     }
 
-    /// Answers a line that was too long to decode (the splitter passes its first bytes), looking
-    /// for the sender in those bytes only. Prefer the overload with the splitter's `fields`.
-    public func rejectOversized(prefix: UnsafeRawBufferPointer, length: Int, limit: Int) {
-        rejectUnparsable(prefix, reason: "line of \(length) bytes exceeds the \(limit)-byte limit")
-    }
-
     /// Answers a line that was too long to decode, with the fields the splitter found anywhere in it.
     public func rejectOversized(prefix: UnsafeRawBufferPointer, length: Int, limit: Int, fields: RawFieldScanner.Fields) {
         stats.malformed += 1

@@ -51,13 +51,6 @@ public struct RawFieldScanner {
         return s.fields
     }
 
-    /// Kept for callers of the old scanner: src and msg_id when both were found.
-    static func senderAndMsgID(in bytes: UnsafeRawBufferPointer) -> (String, Int)? {
-        let f = fields(in: bytes)
-        guard let src = f.src, let id = f.msgID else { return nil }
-        return (src, id)
-    }
-
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
         for b in bytes { step(b) }
     }

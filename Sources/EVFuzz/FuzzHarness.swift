@@ -65,7 +65,7 @@ public final class FuzzHarness: Transport {
         advance(by: .ms(1))
     }
 
-    /// Lets time pass in 100 ms steps, firing timers (retransmits, gossip, RPC timeouts).
+    /// Lets time pass in 100 ms steps, firing timers (replication flushes and resends, RPC timeouts).
     public func advance(by delta: Micros) {
         let end = now + delta
         while now < end {

@@ -7,7 +7,7 @@ import Workloads
 /// an operation, and the checker. One type per workload; the runner drives it.
 public protocol WorkloadModel: AnyObject {
     var kind: WorkloadKind { get }
-    /// Broadcast, g-counter and kafka have a final phase after the partitions heal.
+    /// Broadcast, g-set, the counters and kafka have a final phase after the partitions heal.
     var hasFinalPhase: Bool { get }
     /// unique-ids and txn clients survive a timeout; the others are replaced (reference §6.3).
     var reusableClients: Bool { get }

@@ -7,7 +7,8 @@ import EVCore
 /// each leaf, every `hubFlushInterval`, one message with all values that leaf does not have yet
 /// (never those that came from it). The links resend until acknowledged, so partitions lose
 /// nothing and nothing is sent twice while none occur (docs/broadcast.md). Client requests are
-/// answered at once; nothing waits on peers.
+/// answered at once; nothing waits on peers (in durable mode a new value is answered once it is
+/// stored, and a restarted process answers reads once it has recovered: docs/faults.md).
 public final class Broadcast: ReplicatedWorkload {
     public static let replicationName = "bc"
 

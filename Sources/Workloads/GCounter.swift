@@ -6,7 +6,8 @@ import EVCore
 /// Design (docs/gcounter.md): a state-based counter CRDT. Each node process is one replica with
 /// one entry (the sums of its positive and of its negative deltas); entries only grow, so merging
 /// is a per-replica max and an entry learned twice, late or out of order does no harm. Reads and
-/// adds are answered from local state at once, so partitions never block a client.
+/// adds are answered from local state at once, so partitions never block a client (in durable
+/// mode an add is answered once stored, and a restarted process reads once it has recovered).
 ///
 /// A replica is named after its node and its process's incarnation, so a restarted node starts a
 /// fresh entry instead of counting up again from zero under its old name (which peers would ignore,

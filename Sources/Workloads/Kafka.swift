@@ -6,14 +6,16 @@ import EVCore
 /// - **One owner per key** (FNV-1a hash of the key over `node_ids`) assigns its offsets 0, 1, 2, …
 ///   from a local counter, so offsets are dense, never reused, and per-client increasing without
 ///   any coordination. A `send` that reaches another node is forwarded to the owner (one
-///   request/reply between nodes); the owner answers at once from memory.
+///   request/reply between nodes); the owner answers at once from memory (in durable mode once the
+///   message is stored; offsets in flight are reserved, so the log stays dense).
 /// - **Asynchronous batched replication** over the `Replicator`: each owner queues its new entries
 ///   and every committed offset for every other node, flushed at most once per
 ///   `replicationInterval`, acknowledged and resent until acknowledged. A replica keeps a hole-free
 ///   prefix per key, so every node answers `poll` locally and can never skip an offset.
 /// - **Committed offsets** are a max-register per key: `commit_offsets` raises the local value and
-///   is answered at once; `list_committed_offsets` asks every other node and answers with the
-///   maximum, so a list never returns less than any commit or list that completed before it began.
+///   is answered at once (durable mode: once stored); `list_committed_offsets` asks every other
+///   node and answers with the maximum, so a list never returns less than any commit or list that
+///   completed before it began (a restarted durable process refuses lists until it has recovered).
 /// - **Restarts.** A node hands out offsets of its own keys once it knows it starts with a fresh
 ///   cluster (`joined(restarted:)`); a restarted process first greets every peer (the replicator's
 ///   handshake) and recovers what they hold of every key, so an offset is never used twice. Sends to

@@ -3,7 +3,7 @@ import EVCore
 /// Challenges 6a–6c: totally-available transactions over a map of registers (txn-rw-register).
 ///
 /// Every transaction runs at once against this node's own copy of the map and is answered
-/// immediately, partitioned or not; nothing ever aborts. Isolation comes from three rules:
+/// immediately (in durable mode once its writes are stored), partitioned or not; nothing ever aborts. Isolation comes from three rules:
 /// - a transaction executes atomically (one handler call) and only its final write per key
 ///   becomes visible, so no one sees intermediate or uncommitted state (no G1a, G1b);
 /// - every committed transaction gets a stamp (counter, node index) above everything this node

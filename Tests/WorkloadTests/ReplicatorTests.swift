@@ -242,6 +242,144 @@ final class ReplicatorTests: XCTestCase {
         assertExactlyOnceInOrder(peers, seed: 8)
     }
 
+    /// A message addressed (`ri`) to an earlier process of this node belongs to a stream this
+    /// process never saw: it is not applied (neither its entries nor its ack), and it is answered
+    /// at once with an ack carrying this process's incarnation, so the peer notices the restart
+    /// even when this node has nothing to send.
+    func testAMessageAddressedToAnEarlierProcessOfThisNodeIsAnsweredNotApplied() {
+        let (net, peers) = cluster(seed: 10)
+        for i in 0..<3 { peers["n0"]!.append(i) }
+        net.run(for: .seconds(3))
+        let n1 = net.endpoints["n1"]!
+        let inc = peers["n0"]!.replicator.incarnation, mine = peers["n1"]!.replicator.incarnation
+        let before = net.sent.count
+        var line = #"{"src":"n0","dest":"n1","body":{"type":"rt_data","from":3,"v":[99],"ack":0,"i":\#(inc),"ri":\#(mine - 1)}}"#
+        line.withUTF8 { n1.node.receive(line: UnsafeRawBufferPointer($0)) }
+        XCTAssertEqual(peers["n1"]!.delivered[0], [0, 1, 2], "not applied")
+        XCTAssertEqual(peers["n1"]!.replicator.stats.staleIncarnation, 1)
+        let answers = net.sent[before...].filter { $0.from == "n1" && $0.to == "n0" }
+        XCTAssertEqual(answers.map { $0.body["type"] }, ["rt_ack"], "answered at once")
+        XCTAssertEqual(answers.first?.body["i"], .int(mine), "with this process's incarnation")
+    }
+
+    /// A restarted node that only receives: the peer's data is addressed to its predecessor, the
+    /// ack that answers it tells the peer of the restart, and the snapshot follows.
+    func testARestartedPeerWithNothingToSendStillGetsTheSnapshot() {
+        let net = ChaosNet(seed: 13)
+        var peers: [String: Peer] = [:]
+        for id in ids {
+            let p = Peer()
+            p.snapshotAll = true
+            peers[id] = p
+            net.start(id, of: ids, handler: p)
+        }
+        for i in 0..<10 { peers["n0"]!.append(i) }
+        net.run(for: .seconds(3))
+        let fresh = Peer()
+        fresh.snapshotAll = true
+        net.start("n1", of: ids, handler: fresh)
+        peers["n0"]!.append(10)
+        net.run(for: .seconds(10))
+        XCTAssertEqual(fresh.delivered[0], Array(0..<11))
+        XCTAssertEqual(peers["n0"]!.replicator.stats.peerRestarts, 1)
+    }
+
+    /// Both directions of a link start again when a peer restarts: the new process numbers its
+    /// stream from 0, and what it sends is delivered though the old process had sent more.
+    func testARestartedPeersNewStreamIsReceivedFromTheStart() {
+        let (net, peers) = cluster(seed: 15)
+        for i in 0..<5 { peers["n1"]!.append(i) }
+        net.run(for: .seconds(3))
+        XCTAssertEqual(peers["n0"]!.delivered[1], Array(0..<5))
+        let fresh = Peer()
+        net.start("n1", of: ids, handler: fresh)
+        for i in 100..<103 { fresh.append(i) }
+        net.run(for: .seconds(5))
+        XCTAssertEqual(peers["n0"]!.delivered[1], Array(0..<5) + [100, 101, 102])
+    }
+
+    /// The restart handshake: a restarted node greets every peer until each answers, and is caught
+    /// up with a peer only once that peer answered and delivered the snapshot it owed (whose length
+    /// its answer carries as `s`).
+    func testTheHandshakeIsResentUntilAnsweredAndCatchingUpWaitsForTheSnapshot() {
+        var config = ReplicationConfig()
+        config.retransmitTimeout = .ms(1000)
+        let net = ChaosNet(seed: 14)
+        var peers: [String: Peer] = [:]
+        for id in ids {
+            let p = Peer(flushInterval: .ms(100), config: config)
+            p.snapshotAll = true
+            peers[id] = p
+            net.start(id, of: ids, handler: p)
+        }
+        for i in 0..<10 { peers["n0"]!.append(i) }
+        net.run(for: .seconds(3))
+        net.cut = [["n1", "n0"]] // the first hellos to n0 are lost
+        let fresh = Peer(flushInterval: .ms(100), config: config)
+        fresh.snapshotAll = true
+        net.start("n1", of: ids, handler: fresh)
+        fresh.replicator.startHandshake()
+        net.run(for: .ms(1))
+        XCTAssertTrue(fresh.replicator.isCaughtUp(with: "n2"), "n2 answered at once and owes nothing")
+        XCTAssertFalse(fresh.replicator.isCaughtUp(with: "n0"), "n0 has not answered")
+        net.run(for: .ms(2500))
+        XCTAssertFalse(fresh.replicator.isCaughtUp(with: "n0"))
+        net.cut = []
+        // The next hello (at 3 s) reaches n0, whose answer comes at once and its snapshot with its
+        // next flush (100 ms): in between, n1 knows it is not caught up yet.
+        net.run(until: net.now + .ms(500) + .ms(1))
+        XCTAssertEqual(peers["n0"]!.replicator.stats.peerRestarts, 1, "n0 heard the hello")
+        XCTAssertNil(fresh.delivered[0], "the snapshot is not there yet")
+        XCTAssertFalse(fresh.replicator.isCaughtUp(with: "n0"), "answered, but the snapshot is owed")
+        net.run(for: .ms(200))
+        XCTAssertEqual(fresh.delivered[0], Array(0..<10))
+        XCTAssertTrue(fresh.replicator.isCaughtUp(with: "n0"))
+    }
+
+    /// While output is congested neither a timed-out resend nor the resend triggered by hearing
+    /// the peer again is written; both go out once it clears.
+    func testResendsWaitWhileOutputIsCongested() {
+        var config = ReplicationConfig()
+        config.retransmitTimeout = .ms(1000)
+        let (net, peers) = cluster(seed: 11, config: config)
+        net.cut = [["n0", "n1"], ["n1", "n0"]]
+        for i in 0..<5 { peers["n0"]!.append(i) }
+        net.run(for: .seconds(20)) // sends and resends lost; the backoff is at its maximum
+        net.endpoints["n0"]!.congested = true
+        let before = net.sent.count
+        net.run(for: .seconds(10)) // timed-out resends come due
+        net.cut = []
+        peers["n1"]!.append(100) // n0 hears n1 again
+        net.run(for: .seconds(10))
+        XCTAssertFalse(net.sent[before...].contains { $0.from == "n0" && $0.body["type"] == "rt_data" },
+                       "no data written while congested")
+        XCTAssertNil(peers["n1"]!.delivered[0])
+        net.endpoints["n0"]!.congested = false
+        net.run(for: .seconds(10))
+        assertExactlyOnceInOrder(peers, seed: 11)
+    }
+
+    /// Batches beyond a gap wait in a buffer of at most `maxBufferedEntries` entries; beyond it
+    /// they are dropped (they come again with the next resend). The gap filled, the held ones are
+    /// delivered in order.
+    func testBatchesBeyondAGapAreHeldOnlyUpToTheBound() {
+        var config = ReplicationConfig()
+        config.maxBufferedEntries = 5
+        let (net, peers) = cluster(seed: 12, config: config)
+        let n1 = net.endpoints["n1"]!
+        let inc = peers["n0"]!.replicator.incarnation
+        func data(from: Int) {
+            var line = #"{"src":"n0","dest":"n1","body":{"type":"rt_data","from":\#(from),"v":[\#(from)],"ack":0,"i":\#(inc),"ri":0}}"#
+            line.withUTF8 { n1.node.receive(line: UnsafeRawBufferPointer($0)) }
+        }
+        for from in 1...8 { data(from: from) } // entry 0 is missing
+        XCTAssertEqual(peers["n1"]!.replicator.state(of: "n0")?.buffered, 5)
+        XCTAssertEqual(peers["n1"]!.replicator.stats.batchesDropped, 3)
+        data(from: 0)
+        XCTAssertEqual(peers["n1"]!.delivered[0], [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(peers["n1"]!.replicator.state(of: "n0")?.buffered, 0)
+    }
+
     /// A newer state of one thing, which makes older unsent states useless (as g-counter's entries).
     struct Version: ReplicatedEntry, Equatable {
         let key: Int, n: Int

@@ -2,8 +2,8 @@ import EVCore
 
 /// Reliable, batched, acknowledged, in-order delivery of a stream of entries to chosen peers over
 /// Maelstrom's network (which drops messages under partitions and loses a killed node's state).
-/// The one replication mechanism of evnode: broadcast, g-counter, kafka and txn all use it with
-/// their own entry type (docs/replication.md).
+/// The one replication mechanism of evnode: broadcast, g-set, the counters, kafka and txn all use
+/// it with their own entry type, through `ReplicatedState` (docs/replication.md).
 ///
 /// - **Streams.** Each direction of a link numbers the entries it carries from 0. A data message
 ///   carries `from` (sequence of its first entry), the entries `v`, and `ack`: how many entries of
@@ -14,7 +14,10 @@ import EVCore
 ///   link is what is in flight) and flushes new ones every `flushInterval`, at most
 ///   `maxEntriesPerMessage` per message. Data unacknowledged for `retransmitTimeout` is resent from
 ///   the acknowledged point (go-back-N), one window per timeout, until the peer acknowledges; what
-///   the peer acknowledged is never sent again. Nothing is sent while the node's output is congested.
+///   the peer acknowledged is never sent again. While resends go unanswered the wait doubles, up to
+///   `maxBackoff` timeouts; any message from the peer resets it and resends at once. At most
+///   `maxWindowsInFlight` windows are unacknowledged (flow control). No data (flush or resend) is
+///   written while the node's output is congested.
 /// - **Receiving.** Each entry is delivered exactly once and in order: duplicates are skipped by
 ///   sequence, batches beyond a gap wait in a bounded buffer until the gap is filled.
 /// - **Incarnations.** Every message carries the sender's incarnation `i` (fixed per process) and
@@ -22,7 +25,9 @@ import EVCore
 ///   older incarnation than one already heard is dropped; one addressed to an earlier incarnation
 ///   of this node is answered with an ack that tells the peer ours. A peer seen with a newer
 ///   incarnation was restarted and holds nothing: both directions of the link start again from 0
-///   and the workload's `snapshot` (everything that peer should hold) is queued for it.
+///   and the workload's `snapshot` (everything that peer should hold) is queued for it; its length
+///   travels as `s`. A restarted process greets every peer until each answers (`startHandshake`)
+///   and knows when a peer has delivered what it owed (`isCaughtUp`).
 public final class Replicator<Entry: ReplicatedEntry> {
     public let channel: ReplicationChannel
     public let config: ReplicationConfig
@@ -96,9 +101,6 @@ public final class Replicator<Entry: ReplicatedEntry> {
                       resending: $0.resending, buffered: $0.bufferedCount, unacknowledged: $0.unacknowledged)
         }
     }
-
-    /// Since when the oldest data still unacknowledged on the link to `peer` was sent (nil: none).
-    public func waitingSince(_ peer: String) -> Micros? { links[peer]?.flights.first?.sentAt }
 
     /// Queues `entry` for every link except the one to node index `origin` (where it came from),
     /// and schedules their flushes.
