@@ -1,0 +1,117 @@
+import EVCore
+
+/// A deterministic state machine that the nodes replicate with Raft: commands change it (log
+/// entries, applied in log order on every node), queries only read it (served by read index).
+/// lin-kv's map and txn-list-append's lists are two of them.
+public protocol ReplicatedStateMachine {
+    init()
+    /// Applies a committed command; the answer for the client that sent it (every node computes
+    /// it; the node that took the request sends it).
+    mutating func apply(_ command: JSONValue) -> Answer
+    /// Answers a read-only request from the current state.
+    func query(_ query: JSONValue) -> Answer
+}
+
+/// What a client is told: a reply body's fields after `type`, or an error.
+public enum Answer: Equatable {
+    case ok(type: String, fields: [String: JSONValue])
+    case error(ErrorCode, String)
+}
+
+/// The client side of a consensus workload, shared by lin-kv and txn-list-append: numbers each
+/// request, hands commands to Raft and queries to its read index, answers when the entry is
+/// applied or the read index reached, and refuses (error 11) what cannot be served in time only
+/// when it can no longer take effect (docs/linkv.md).
+public final class ConsensusService<Machine: ReplicatedStateMachine> {
+    public struct Config: Sendable {
+        public var raft = Raft.Config()
+        /// A request not served after this is refused, if it can no longer take effect.
+        public var refuseAfter: Micros = .ms(4000)
+        /// How long a request that left this node is remembered, waiting for its entry.
+        public var forgetAfter: Micros = .seconds(30)
+        public init() {}
+    }
+
+    public let raft: Raft
+    public private(set) var machine = Machine()
+    private unowned let node: Node
+    private let config: Config
+    private let me: Int
+    private var nextSeq: Int
+    /// Requests waiting for their answer: a query carries what it reads, a command nil.
+    private var pending: [Int: (req: RequestRef, query: JSONValue?)] = [:]
+
+    public init(node: Node, prefix: String, config: Config, durability: DurabilityConfig) {
+        self.node = node
+        self.config = config
+        me = node.nodeIDs.firstIndex(of: node.id) ?? 0
+        // Request numbers go into log entries that outlive this process: starting from the wall
+        // clock in µs, a restarted process never reuses one of its predecessor's.
+        nextSeq = Int(node.wallClock)
+        raft = Raft(node: node, prefix: prefix, config: config.raft, durability: durability)
+        raft.apply = { [unowned self] entry in self.apply(entry) }
+        raft.readIndexReady = { [unowned self] seq, index in
+            // Only for a query still waiting here: a peer's stray or repeated index queues nothing.
+            guard self.pending[seq]?.query != nil else { return }
+            self.raft.afterApplied(index) { [unowned self] in self.answerQuery(seq) }
+        }
+    }
+
+    /// The four Raft message types of this service, for the workload's handler table.
+    public static func raftTypes(prefix: String) -> [String] {
+        ["_append", "_appended", "_vote", "_voted"].map { prefix + $0 }
+    }
+
+    /// A command (a log entry) for request `req`.
+    public func submit(_ req: RequestRef, command: JSONValue) {
+        raft.submit(seq: begin(req, query: nil), command)
+    }
+
+    /// A read-only request, answered at its read index.
+    public func query(_ req: RequestRef, _ query: JSONValue) {
+        raft.read(seq: begin(req, query: query))
+    }
+
+    private func begin(_ req: RequestRef, query: JSONValue?) -> Int {
+        nextSeq += 1
+        let seq = nextSeq
+        pending[seq] = (req, query)
+        node.after(config.refuseAfter) { [weak self] in self?.refuseIfUnserved(seq) }
+        return seq
+    }
+
+    private func refuseIfUnserved(_ seq: Int) {
+        guard let p = pending[seq] else { return }
+        // A query never takes effect; a command only once it has left this node.
+        if p.query != nil || raft.withdraw(seq: seq) {
+            pending[seq] = nil
+            let leader = raft.leader.map { node.nodeIDs[$0] } ?? "unknown"
+            return send(.error(.temporarilyUnavailable, "no leader confirmed this request in time (leader: \(leader))"), to: p.req)
+        }
+        node.after(config.forgetAfter) { [weak self] in self?.pending[seq] = nil }
+    }
+
+    private func answerQuery(_ seq: Int) {
+        guard let p = pending.removeValue(forKey: seq), let query = p.query else { return }
+        send(machine.query(query), to: p.req)
+    }
+
+    private func apply(_ entry: RaftEntry) {
+        guard !entry.command.isNull else { return } // a leader's no-op
+        let answer = machine.apply(entry.command)
+        guard entry.origin == me, let p = pending.removeValue(forKey: entry.seq) else { return }
+        send(answer, to: p.req)
+    }
+
+    private func send(_ answer: Answer, to req: RequestRef) {
+        switch answer {
+        case .ok(let type, let fields):
+            node.reply(to: req) { w in
+                w.field("type", type)
+                for key in fields.keys.sorted() { w.field(key, fields[key]!) }
+            }
+        case .error(let code, let text):
+            node.replyError(to: req, code: code, text: text)
+        }
+    }
+}
