@@ -34,6 +34,7 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
     case kafka
     case txn = "txn-rw-register"
     case linKV = "lin-kv"
+    case txnListAppend = "txn-list-append"
 
     /// The workload's routes, type-erased for the router.
     var routes: [AnyRoute] {
@@ -46,6 +47,7 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
         case .kafka: return AnyRoute.of(Kafka.self, self)
         case .txn: return AnyRoute.of(Txn.self, self)
         case .linKV: return AnyRoute.of(LinearizableKV.self, self)
+        case .txnListAppend: return AnyRoute.of(ListAppend.self, self)
         }
     }
 
@@ -82,6 +84,7 @@ public struct WorkloadConfig: Sendable {
     public var kafka = Kafka.Config()
     public var txn = Txn.Config()
     public var linKV = LinearizableKV.Config()
+    public var listAppend = ListAppend.Config()
     /// Durable mode (off by default), for every workload that stores writes.
     public var durability = DurabilityConfig()
     public init() {}

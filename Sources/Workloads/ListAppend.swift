@@ -1,0 +1,105 @@
+import EVCore
+
+/// Maelstrom's txn-list-append (the Datomic chapter): transactions of `["r", k, null]` and
+/// `["append", k, v]` over lists, strict serializable. Served on the nodes' own consensus
+/// (`ConsensusService` over `Raft`, docs/listappend.md): a transaction with an append is one log
+/// entry, executed whole when applied, so every node runs every transaction in the one log order;
+/// a read-only transaction is answered at its read index. Either way a transaction sees every
+/// transaction that completed before it began, and never a partial effect: none is ever aborted
+/// half-way, and one that cannot be served is refused (error 11) only if it never left this node.
+public final class ListAppend: Workload {
+    public static let handlers = Handlers<ListAppend> { h in
+        h.on("txn", when: .custom(ListAppend.isListAppend)) { la, m in try la.transact(m) }
+        for type in ConsensusService<ListMachine>.raftTypes(prefix: "la") {
+            h.on(type, from: .peers) { la, m in try la.service.raft.receive(m) }
+        }
+    }
+
+    public struct Config: Sendable {
+        public var service: ConsensusService<ListMachine>.Config = {
+            var c = ConsensusService<ListMachine>.Config()
+            c.refuseAfter = .ms(3000) // Maelstrom's txn clients wait 5 s
+            return c
+        }()
+        public init() {}
+    }
+
+    public let service: ConsensusService<ListMachine>
+    private let durable: Bool
+
+    public init(node: Node, config: WorkloadConfig) {
+        service = ConsensusService(node: node, prefix: "la", config: config.listAppend.service, durability: config.durability)
+        durable = config.durability.enabled
+    }
+
+    /// As lin-kv: in default mode a restarted process lost its log and vote (docs/linkv.md).
+    public func joined(restarted: Bool) {
+        if restarted && !durable { service.raft.amnesiac = true }
+    }
+
+    /// The lists as this node has applied them (for the simulator's checks).
+    public var state: [JSONValue: [JSONValue]] { service.machine.lists }
+
+    /// Tells a txn-list-append transaction from a txn-rw-register one: appends are `append`,
+    /// writes `w`; one of only reads could be either.
+    static func isListAppend(_ body: JSON) -> BodyMatch {
+        let txn = body["txn"]
+        var verdict = BodyMatch.maybe
+        for i in 0..<txn.count {
+            switch txn[i][0].string {
+            case "append": verdict = .yes
+            case "w": return .no
+            default: continue
+            }
+        }
+        return verdict
+    }
+
+    private func transact(_ m: Message) throws {
+        let req = try m.requireRequest()
+        let txn = m.body["txn"]
+        guard txn.isArray, let value = txn.value, case .array(let ops) = value, !ops.isEmpty else {
+            throw ProtocolError.malformed("txn needs a non-empty array 'txn' of micro-ops")
+        }
+        var appends = false
+        for (i, op) in ops.enumerated() {
+            guard case .array(let parts) = op, parts.count == 3, let f = parts[0].string else {
+                throw ProtocolError.malformed("micro-op \(i) must be [f, key, value]")
+            }
+            switch f {
+            case "r": guard parts[2].isNull else { throw ProtocolError.malformed("read micro-op \(i) must carry null") }
+            case "append": appends = true
+            default: throw ProtocolError.malformed("micro-op \(i) has unknown function '\(f)' (expected r or append)")
+            }
+        }
+        if appends { service.submit(req, command: value) } else { service.query(req, value) }
+    }
+}
+
+/// txn-list-append's state: a list per key. A command or query is a whole transaction, executed
+/// at once: reads see the transaction's own earlier appends.
+public struct ListMachine: ReplicatedStateMachine {
+    public private(set) var lists: [JSONValue: [JSONValue]] = [:]
+
+    public init() {}
+
+    public mutating func apply(_ command: JSONValue) -> Answer {
+        guard case .array(let ops) = command else { return .error(.crash, "unknown command") }
+        var done: [JSONValue] = []
+        for op in ops {
+            guard case .array(let parts) = op, parts.count == 3 else { return .error(.crash, "unknown micro-op \(op.text)") }
+            if parts[0] == "append" {
+                lists[parts[1], default: []].append(parts[2])
+                done.append(op)
+            } else {
+                done.append(["r", parts[1], lists[parts[1]].map(JSONValue.array) ?? .null])
+            }
+        }
+        return .ok(type: "txn_ok", fields: ["txn": .array(done)])
+    }
+
+    public func query(_ txn: JSONValue) -> Answer {
+        var copy = self
+        return copy.apply(txn)
+    }
+}
