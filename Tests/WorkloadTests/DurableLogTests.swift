@@ -24,6 +24,15 @@ final class DurableLogTests: XCTestCase {
                 writes += 1
                 store[key] = m.body["value"].value
                 node.reply(to: req, type: "write_ok")
+            case "cas":
+                writes += 1
+                let from = m.body["from"].value, held = store[key]
+                if held == nil ? m.body["create_if_not_exists"].bool == true : held == from {
+                    store[key] = m.body["to"].value
+                    node.reply(to: req, type: "cas_ok")
+                } else {
+                    node.replyError(to: req, code: held == nil ? .keyDoesNotExist : .preconditionFailed, text: "no")
+                }
             default:
                 node.replyError(to: req, code: .notSupported, text: m.type)
             }
@@ -123,6 +132,30 @@ final class DurableLogTests: XCTestCase {
         net.start("n0", of: ["n0"], handler: next)
         net.run(for: .seconds(5))
         XCTAssertEqual(next.recovered, Array(0..<100))
+    }
+
+    /// A write a killed process sent just before the kill can land after its successor has read
+    /// that chunk as missing. Whichever lands first keeps the chunk: the successor's write moves
+    /// to the next chunk instead of overwriting it, and a later process recovers both.
+    func testALateWriteFromAKilledProcessIsNeverOverwrittenNorOverwrites() {
+        let net = ChaosNet(seed: 5)
+        let kv = KV()
+        net.start("lin-kv", of: ["lin-kv"], handler: kv)
+        let successor = Storer(config: config())
+        net.start("n0", of: ["n0"], handler: successor)
+        net.run(for: .ms(5))
+        XCTAssertEqual(successor.recovered, [], "chunk 0 missing when it looked")
+        kv.store["evnode/t/n0/0"] = [99] // the predecessor's late write lands now
+        successor.store(1)
+        net.run(for: .ms(50))
+        XCTAssertEqual(successor.acknowledged, [1])
+        XCTAssertEqual(kv.store["evnode/t/n0/0"], [99], "not overwritten")
+        XCTAssertEqual(kv.store["evnode/t/n0/1"], [1])
+        XCTAssertEqual(successor.log.stats.chunksTaken, 1)
+        let next = Storer(config: config())
+        net.start("n0", of: ["n0"], handler: next)
+        net.run(for: .ms(50))
+        XCTAssertEqual(next.recovered, [99, 1])
     }
 
     /// A store made before recovery has finished waits for it: committing earlier would write

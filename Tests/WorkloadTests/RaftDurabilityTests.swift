@@ -32,7 +32,7 @@ final class RaftDurabilityTests: XCTestCase {
             answeredAt[id] = transport.messages.count
             let reply = m["body"]?["type"] == "read"
                 ? #"{"type":"error","code":20,"text":"not found","in_reply_to":\#(id)}"#
-                : #"{"type":"write_ok","in_reply_to":\#(id)}"#
+                : #"{"type":"cas_ok","in_reply_to":\#(id)}"#
             node.receive(#"{"src":"lin-kv","dest":"n1","body":\#(reply)}"#)
         }
     }
@@ -47,7 +47,7 @@ final class RaftDurabilityTests: XCTestCase {
     private func sent(_ type: String) -> [JSONValue] { transport.messages.filter { $0["body"]?["type"] == .string(type) } }
 
     private var pendingWrites: Int {
-        transport.messages.filter { $0["dest"] == "lin-kv" && $0["body"]?["type"] == "write" }
+        transport.messages.filter { $0["dest"] == "lin-kv" && $0["body"]?["type"] == "cas" }
             .filter { !answered.contains($0["body"]?["msg_id"]?.int ?? -1) }.count
     }
 
@@ -87,7 +87,7 @@ final class RaftDurabilityTests: XCTestCase {
             transport.advance(to: transport.now + .ms(20), node)
         }
         guard let ok = transport.messages.firstIndex(where: { $0["body"]?["type"] == "write_ok" }) else { return XCTFail("no write_ok") }
-        for (i, m) in transport.messages.enumerated() where i < ok && m["dest"] == "lin-kv" && m["body"]?["type"] == "write" {
+        for (i, m) in transport.messages.enumerated() where i < ok && m["dest"] == "lin-kv" && m["body"]?["type"] == "cas" {
             let id = m["body"]?["msg_id"]?.int ?? -1
             XCTAssertLessThanOrEqual(answeredAt[id] ?? .max, ok, "write_ok went out before kv write \(id) was confirmed")
         }

@@ -36,6 +36,8 @@ public final class DurableLog<Entry: ReplicatedEntry> {
 
     public struct Stats: Sendable, Equatable {
         public var commits = 0, entriesStored = 0, retries = 0, chunksRecovered = 0, entriesRecovered = 0
+        /// Chunks found holding a killed predecessor's late write (skipped, not overwritten).
+        public var chunksTaken = 0
     }
 
     private unowned let node: Node
@@ -100,19 +102,34 @@ public final class DurableLog<Entry: ReplicatedEntry> {
         }
     }
 
+    /// Writes a batch as chunk `chunk` with a create-only compare-and-set (from and to both the
+    /// content): it succeeds if the chunk is new or already holds exactly this content (a retry of
+    /// a write whose answer was lost), and fails with 22 if it holds anything else — a write a
+    /// killed predecessor sent to the same chunk that landed late. Then the batch moves to the next
+    /// chunk: no chunk is ever overwritten, whichever write lands first.
     private func commit(_ batch: [(entries: [Entry], done: () -> Void)], chunk: Int) {
         committing = true
         lastCommitAt = node.now
+        let write = { (w: inout JSONWriter) in
+            for item in batch { for e in item.entries { e.write(into: &w) } }
+        }
         node.rpc(to: config.service, timeout: config.timeout, { w in
-            w.field("type", "write")
+            w.field("type", "cas")
             w.field("key", self.key(chunk))
-            w.arrayField("value") { a in
-                for item in batch { for e in item.entries { e.write(into: &a) } }
-            }
+            w.arrayField("from", write)
+            w.arrayField("to", write)
+            w.field("create_if_not_exists", true)
         }, callback: { [weak self] result in
             guard let self else { return }
-            guard case .ok = result else {
-                // Not known to be stored: write the same chunk again (a write is idempotent).
+            switch result {
+            case .ok:
+                break
+            case .error(.preconditionFailed, _):
+                self.stats.chunksTaken += 1
+                self.node.logger.warning("chunk \(self.key(chunk)) holds another process's write; storing at the next one")
+                return self.commit(batch, chunk: chunk + 1)
+            default:
+                // Not known to be stored: the same chunk again (the write is idempotent).
                 self.stats.retries += 1
                 self.node.after(self.config.retryDelay) { [weak self] in self?.commit(batch, chunk: chunk) }
                 return
