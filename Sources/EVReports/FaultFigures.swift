@@ -112,6 +112,9 @@ public enum FaultFigures {
         case .linKV:
             // A lost or stale write shows as a key with no linearization.
             return result.results["workload"]?["invalid-keys"]?.array?.count ?? 0
+        case .txnListAppend:
+            // A lost append shows as an anomaly (a read missing it, an incompatible order).
+            return result.results["workload"]?["valid?"] == .bool(false) ? 1 : 0
         case .echo, .uniqueIDs:
             return nil
         }

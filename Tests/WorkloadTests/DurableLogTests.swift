@@ -48,6 +48,7 @@ final class DurableLogTests: XCTestCase {
         init(config: DurabilityConfig) { self.config = config }
         func nodeDidInit(_ node: Node) {
             log = DurableLog(node: node, name: "t", config: config)
+            log.snapshot = { [unowned self] in (self.recovered ?? []) + self.acknowledged }
             log.recover { [unowned self] entries in self.recovered = entries }
         }
         func handle(_ message: Message, node: Node) {}
@@ -70,7 +71,7 @@ final class DurableLogTests: XCTestCase {
         net.start("n0", of: ["n0"], handler: s)
         net.run(for: .ms(5))
         XCTAssertEqual(s.recovered, [], "a fresh node finds nothing")
-        XCTAssertEqual(kv.reads, 1, "one read tells a fresh node it has nothing")
+        XCTAssertEqual(kv.reads, 2, "two reads (no snapshot, no chunk 0) tell a fresh node it has nothing")
         for i in 0..<100 { s.store(i) } // one instant: one commit
         net.run(for: .ms(50))
         XCTAssertEqual(s.acknowledged, Array(0..<100))
@@ -156,6 +157,32 @@ final class DurableLogTests: XCTestCase {
         net.start("n0", of: ["n0"], handler: next)
         net.run(for: .ms(50))
         XCTAssertEqual(next.recovered, [99, 1])
+    }
+
+    /// Compaction: recovery reads the latest snapshot and the chunks after it, not the history.
+    func testRecoveryReadsTheSnapshotAndOnlyTheChunksAfterIt() {
+        let net = ChaosNet(seed: 6)
+        let kv = KV()
+        net.start("lin-kv", of: ["lin-kv"], handler: kv)
+        var c = config()
+        c.compactEvery = 8
+        let first = Storer(config: c)
+        net.start("n0", of: ["n0"], handler: first)
+        net.run(for: .ms(5))
+        for i in 0..<100 {
+            first.store(i)
+            net.run(for: .ms(20)) // a commit each
+        }
+        XCTAssertEqual(first.log.stats.commits, 100)
+        XCTAssertEqual(first.log.stats.snapshots, 12)
+        let readsBefore = kv.reads
+        let next = Storer(config: c)
+        net.start("n0", of: ["n0"], handler: next)
+        net.run(for: .ms(100))
+        XCTAssertEqual(next.recovered, Array(0..<100))
+        XCTAssertEqual(next.log.stats.snapshotsRecovered, 1)
+        XCTAssertEqual(next.log.stats.chunksRecovered, 4, "chunks 96–99, after the snapshot of 0–95")
+        XCTAssertLessThanOrEqual(kv.reads - readsBefore, 1 + 8, "the snapshot and a window or two, not 100 chunks")
     }
 
     /// A store made before recovery has finished waits for it: committing earlier would write

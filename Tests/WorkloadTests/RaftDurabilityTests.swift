@@ -19,8 +19,10 @@ final class RaftDurabilityTests: XCTestCase {
         answerKV() // the registry read (no key): a fresh cluster
         // The workload starts on its first message; its recovery reads chunk 0 of its log.
         peer(#"{"type":"lk_vote","term":1,"last_index":0,"last_term":0,"pre":true}"#)
-        transport.advance(to: transport.now, node)
-        answerKV()
+        for _ in 0..<2 { // the snapshot, then chunk 0
+            transport.advance(to: transport.now, node)
+            answerKV()
+        }
         transport.advance(to: transport.now + .ms(20), node)
     }
 

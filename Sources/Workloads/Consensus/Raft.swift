@@ -111,6 +111,9 @@ public final class Raft {
         store = DurableLog.open(node: node, name: prefix, config: durability, everyNode: false) { [weak self] records in
             self?.restore(records)
         }
+        store?.snapshot = { [unowned self] in
+            [.hardState(term: self.term, votedFor: self.votedFor)] + (1..<(self.log.lastIndex + 1)).map { .entry(index: $0, self.log[$0]) }
+        }
         recovering = store != nil
         if !recovering { start() }
     }

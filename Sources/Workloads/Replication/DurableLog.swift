@@ -10,6 +10,9 @@ public struct DurabilityConfig: Sendable {
     public var commitInterval: Micros = .ms(10)
     /// Chunks read in parallel while recovering.
     public var readWindow = 64
+    /// Compaction: after this many chunks past the last snapshot, the owner's state is written as
+    /// a snapshot that replaces them on recovery (so recovery reads scale with the state).
+    public var compactEvery = 32
     /// Wait before retrying a kv call that failed or timed out.
     public var retryDelay: Micros = .ms(100)
     public var timeout: Micros = .ms(1000)
@@ -38,6 +41,7 @@ public final class DurableLog<Entry: ReplicatedEntry> {
         public var commits = 0, entriesStored = 0, retries = 0, chunksRecovered = 0, entriesRecovered = 0
         /// Chunks found holding a killed predecessor's late write (skipped, not overwritten).
         public var chunksTaken = 0
+        public var snapshots = 0, snapshotsRecovered = 0
     }
 
     private unowned let node: Node
@@ -47,6 +51,11 @@ public final class DurableLog<Entry: ReplicatedEntry> {
     private var committing = false
     /// Waiting for the commit in flight (`afterStored` while nothing else is pending).
     private var afterCommit: [() -> Void] = []
+    /// Compaction: the owner's whole state as entries (nil: never compacted), the first chunk the
+    /// stored snapshot does not cover, and whether a snapshot write is out.
+    public var snapshot: (() -> [Entry])?
+    private var snapshotFrom = 0
+    private var snapshotting = false
     private var commitArmed = false
     private var lastCommitAt: Micros = .min / 2
 
@@ -142,9 +151,36 @@ public final class DurableLog<Entry: ReplicatedEntry> {
             let waiting = self.afterCommit
             self.afterCommit.removeAll()
             for done in waiting { done() }
+            self.compactIfDue()
             self.scheduleCommit()
         })
     }
+
+    /// Writes the owner's state as the snapshot covering every chunk before `nextChunk`. Chunks
+    /// are never removed, so a snapshot that lands late from a killed process (covering fewer
+    /// chunks) only makes recovery read more of them.
+    private func compactIfDue() {
+        guard let snapshot, !snapshotting, nextChunk - snapshotFrom >= max(config.compactEvery, 1) else { return }
+        snapshotting = true
+        let from = nextChunk, entries = snapshot()
+        node.rpc(to: config.service, timeout: config.timeout, { w in
+            w.field("type", "write")
+            w.field("key", self.snapshotKey(of: self.node.id))
+            w.objectField("value") { v in
+                v.field("from", from)
+                v.arrayField("v") { a in for e in entries { e.write(into: &a) } }
+            }
+        }, callback: { [weak self] result in
+            guard let self else { return }
+            self.snapshotting = false
+            if case .ok = result {
+                self.stats.snapshots += 1
+                self.snapshotFrom = from
+            } // else the next commit tries again
+        })
+    }
+
+    private func snapshotKey(of owner: String) -> String { "evnode/\(name)/\(owner)/snapshot" }
 
     // MARK: recovering
 
@@ -160,9 +196,12 @@ public final class DurableLog<Entry: ReplicatedEntry> {
         for (i, owner) in owners.enumerated() {
             let r = Recovery(owner: owner) { [weak self] r, found in
                 guard let self else { return }
-                logs[i] = (0..<found).flatMap { r.chunks[$0] ?? [] }
-                self.stats.chunksRecovered += found
-                if i == 0 { self.nextChunk = found }
+                logs[i] = r.snapshot + (r.start..<found).flatMap { r.chunks[$0] ?? [] }
+                self.stats.chunksRecovered += found - r.start
+                if i == 0 {
+                    self.nextChunk = found
+                    self.snapshotFrom = r.start
+                }
                 outstanding -= 1
                 guard outstanding == 0 else { return }
                 let entries = logs.flatMap { $0 }
@@ -171,13 +210,16 @@ public final class DurableLog<Entry: ReplicatedEntry> {
                 done(entries)
                 self.scheduleCommit()
             }
-            readWindow(r)
+            readSnapshot(r)
         }
     }
 
     /// What recovery has read so far of one node's log, shared by the callbacks of its reads.
     private final class Recovery {
         let owner: String
+        /// The latest snapshot's entries and the first chunk it does not cover.
+        var snapshot: [Entry] = []
+        var start = 0
         var chunks: [Int: [Entry]] = [:]
         var windowEnd = 0
         var outstanding = 0
@@ -189,11 +231,48 @@ public final class DurableLog<Entry: ReplicatedEntry> {
         }
     }
 
+    /// Reads the owner's snapshot, then the chunks after it.
+    private func readSnapshot(_ r: Recovery) {
+        let key = snapshotKey(of: r.owner)
+        node.rpc(to: config.service, timeout: config.timeout, { w in
+            w.field("type", "read")
+            w.field("key", key)
+        }, callback: { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .ok(let m):
+                let value = m.body["value"]
+                var bad = false
+                if let from = value["from"].int, from >= 0 {
+                    value["v"].forEachElement { e in if let entry = Entry(json: e) { r.snapshot.append(entry) } else { bad = true } }
+                    r.start = from
+                    self.stats.snapshotsRecovered += 1
+                } else {
+                    bad = true
+                }
+                if bad {
+                    // Chunks are never removed: without the snapshot, all of them are read.
+                    self.node.logger.error("snapshot \(key) is damaged; recovering from the chunks alone")
+                    r.snapshot = []
+                    r.start = 0
+                }
+            case .error(.keyDoesNotExist, _):
+                break
+            default:
+                self.stats.retries += 1
+                self.node.after(self.config.retryDelay) { [weak self] in self?.readSnapshot(r) }
+                return
+            }
+            r.windowEnd = r.start
+            self.readWindow(r)
+        })
+    }
+
     /// Reads the next window of chunks in parallel. Windows start at one chunk (a fresh cluster
     /// has none: one read) and double up to `readWindow`.
     private func readWindow(_ r: Recovery) {
         let first = r.windowEnd
-        r.windowEnd += min(max(first, 1), max(config.readWindow, 1))
+        r.windowEnd += min(max(first - r.start, 1), max(config.readWindow, 1))
         r.outstanding = r.windowEnd - first
         for i in first..<r.windowEnd { read(i, r) }
     }

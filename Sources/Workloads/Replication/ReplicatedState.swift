@@ -90,6 +90,7 @@ public final class ReplicatedState<W: ReplicatedWorkload> {
             self.waiting.removeAll()
             for action in ready { action() }
         }
+        durable?.snapshot = { [unowned owner] in owner.snapshot() }
     }
 
     /// Whether the state holds everything stored before this process (always, outside durable mode).
