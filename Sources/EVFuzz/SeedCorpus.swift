@@ -25,6 +25,7 @@ public enum SeedCorpus {
         #"{"src":"c1","dest":"n1","body":{"type":"read","msg_id":13,"key":1}}"#,
         #"{"src":"c1","dest":"n1","body":{"type":"write","msg_id":14,"key":1,"value":3}}"#,
         #"{"src":"c1","dest":"n1","body":{"type":"cas","msg_id":15,"key":1,"from":3,"to":4}}"#,
+        #"{"src":"c1","dest":"n1","body":{"type":"txn","msg_id":16,"txn":[["r",1,null],["append",1,6]]}}"#,
     ]
 
     /// Peer (node-to-node) messages in the replication vocabulary (docs/replication.md), and
@@ -46,6 +47,10 @@ public enum SeedCorpus {
         #"{"src":"n2","dest":"n1","body":{"type":"lk_appended","term":2,"ok":true,"match":2,"round":5,"requests":[[9,["c",1,3,4]],[10,null]]}}"#,
         #"{"src":"n2","dest":"n1","body":{"type":"lk_vote","term":3,"last_index":2,"last_term":2,"pre":true}}"#,
         #"{"src":"n0","dest":"n1","body":{"type":"lk_voted","term":3,"granted":true,"pre":false}}"#,
+        #"{"src":"n0","dest":"n1","body":{"type":"la_append","term":2,"prev":0,"prev_term":0,"entries":[[2,2,7,[["append",1,3],["r",1,null]]]],"commit":0,"round":5}}"#,
+        #"{"src":"n2","dest":"n1","body":{"type":"la_appended","term":2,"ok":true,"match":1,"round":5,"requests":[[9,[["r",1,null]]]]}}"#,
+        #"{"src":"n2","dest":"n1","body":{"type":"la_vote","term":3,"last_index":1,"last_term":2,"pre":false}}"#,
+        #"{"src":"n0","dest":"n1","body":{"type":"la_voted","term":3,"granted":false,"pre":true}}"#,
         #"{"src":"n0","dest":"n1","body":{"type":"tx_ack","ack":0,"i":1700000000000000,"ri":5}}"#,
         #"{"src":"lin-kv","dest":"n1","body":{"type":"read_ok","in_reply_to":1,"value":4}}"#,
         #"{"src":"n0","dest":"n1","body":{"type":"error","in_reply_to":2,"code":11,"text":"busy"}}"#,

@@ -53,6 +53,9 @@ public struct Handlers<W: Workload> {
         let type: String
         let senders: Senders
         let matcher: BodyMatcher
+        /// The reply a body gets from a cluster where nothing has happened yet (nil: no such
+        /// reply, or none for this body). See `Router` on messages held too long.
+        let emptyStateReply: ((JSONValue) -> JSONValue?)?
         let run: (W, Message) throws -> Void
     }
 
@@ -63,9 +66,10 @@ public struct Handlers<W: Workload> {
     /// Registers `run` for messages of `type` (whose body `when` accepts, where several
     /// workloads serve the type).
     public mutating func on(_ type: String, from senders: Senders = .anyone, when matcher: BodyMatcher = .always,
+                            emptyStateReply: ((JSONValue) -> JSONValue?)? = nil,
                             _ run: @escaping (W, Message) throws -> Void) {
         precondition(!routes.contains { $0.type == type }, "\(W.self) registers \(type) twice")
-        routes.append(Route(type: type, senders: senders, matcher: matcher, run: run))
+        routes.append(Route(type: type, senders: senders, matcher: matcher, emptyStateReply: emptyStateReply, run: run))
     }
 }
 

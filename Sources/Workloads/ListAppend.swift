@@ -9,7 +9,7 @@ import EVCore
 /// half-way, and one that cannot be served is refused (error 11) only if it never left this node.
 public final class ListAppend: Workload {
     public static let handlers = Handlers<ListAppend> { h in
-        h.on("txn", when: .custom(ListAppend.isListAppend)) { la, m in try la.transact(m) }
+        h.on("txn", when: .custom(ListAppend.isListAppend), emptyStateReply: Txn.readsOfNothing) { la, m in try la.transact(m) }
         for type in ConsensusService<ListMachine>.raftTypes(prefix: "la") {
             h.on(type, from: .peers) { la, m in try la.service.raft.receive(m) }
         }
@@ -25,11 +25,33 @@ public final class ListAppend: Workload {
     }
 
     public let service: ConsensusService<ListMachine>
+    private unowned let node: Node
     private let durable: Bool
+    /// Transactions wait until this node has named its workload in the registry: a node that
+    /// holds a read-only transaction it cannot place answers it from the empty state only while
+    /// the registry is empty, which is then proof that no list-append transaction was answered.
+    private var registered = false
+    private var waiting: [() -> Void] = []
 
     public init(node: Node, config: WorkloadConfig) {
+        self.node = node
         service = ConsensusService(node: node, prefix: "la", config: config.listAppend.service, durability: config.durability)
         durable = config.durability.enabled
+        register()
+    }
+
+    private func register() {
+        KVClient(node: node, service: KVClient.linKV).write(Router.registryKey, .string(WorkloadKind.txnListAppend.rawValue)) { [weak self] result in
+            guard let self else { return }
+            guard case .ok = result else {
+                self.node.after(Router.registryRetry) { [weak self] in self?.register() }
+                return
+            }
+            self.registered = true
+            let ready = self.waiting
+            self.waiting.removeAll()
+            for serve in ready { serve() }
+        }
     }
 
     /// As lin-kv: in default mode a restarted process lost its log and vote (docs/linkv.md).
@@ -41,15 +63,17 @@ public final class ListAppend: Workload {
     public var state: [JSONValue: [JSONValue]] { service.machine.lists }
 
     /// Tells a txn-list-append transaction from a txn-rw-register one: appends are `append`,
-    /// writes `w`; one of only reads could be either.
+    /// writes `w`; one of only reads could be either. Anything else is not ours (rw-register's
+    /// handler names what is wrong with it).
     static func isListAppend(_ body: JSON) -> BodyMatch {
         let txn = body["txn"]
+        guard txn.isArray, txn.count > 0 else { return .no }
         var verdict = BodyMatch.maybe
         for i in 0..<txn.count {
             switch txn[i][0].string {
             case "append": verdict = .yes
-            case "w": return .no
-            default: continue
+            case "r": continue
+            default: return .no
             }
         }
         return verdict
@@ -72,7 +96,10 @@ public final class ListAppend: Workload {
             default: throw ProtocolError.malformed("micro-op \(i) has unknown function '\(f)' (expected r or append)")
             }
         }
-        if appends { service.submit(req, command: value) } else { service.query(req, value) }
+        let serve = { [unowned self] in
+            if appends { self.service.submit(req, command: value) } else { self.service.query(req, value) }
+        }
+        if registered { serve() } else { waiting.append(serve) }
     }
 }
 

@@ -156,14 +156,44 @@ public final class Router: MessageHandler {
             }
             return
         }
-        let expired = held.prefix { node.now >= $0.receivedAt + Self.holdLimit }
+        let expired = Array(held.prefix { node.now >= $0.receivedAt + Self.holdLimit })
         held.removeFirst(expired.count)
-        for h in expired {
-            if let req = h.request {
-                node.replyError(to: req, code: .temporarilyUnavailable, text: "this node does not know its workload yet")
+        answerFromEmptyState(expired)
+        expireHeld()
+    }
+
+    /// Messages held too long: if the registry still names no workload, no workload that
+    /// registers before it answers (txn-list-append) has answered anything, so where every
+    /// candidate would give the same reply from an empty cluster (a read-only txn: reads of null)
+    /// that reply is right whichever it is. Anything else is refused with error 11.
+    private func answerFromEmptyState(_ expired: [(line: String, receivedAt: Micros, request: RequestRef?)]) {
+        KVClient(node: node, service: KVClient.linKV).read(Self.registryKey) { [weak self] result in
+            guard let self else { return }
+            if case .ok(let value) = result, let kind = value?.string.flatMap(WorkloadKind.init(rawValue:))?.implementation {
+                _ = self.workload(kind)
+                for h in expired { self.node.redeliver(line: h.line, receivedAt: h.receivedAt) }
+                return
+            }
+            let registryEmpty = if case .error(.keyDoesNotExist, _) = result { true } else { false }
+            for h in expired {
+                guard let req = h.request else { continue }
+                if registryEmpty, let reply = Self.emptyStateReply(h.line) {
+                    self.node.reply(to: req) { w in for (k, v) in reply.members ?? [] { w.field(k, v) } }
+                } else {
+                    self.node.replyError(to: req, code: .temporarilyUnavailable, text: "this node does not know its workload yet")
+                }
             }
         }
-        expireHeld()
+    }
+
+    /// The reply every workload serving this line's type would give from an empty cluster, if
+    /// they all have one and agree.
+    private static func emptyStateReply(_ line: String) -> JSONValue? {
+        guard let body = JSONValue(parsing: line)?["body"], let type = body["type"]?.string,
+              let candidates = table[type] else { return nil }
+        let replies = candidates.map { $0.emptyStateReply?(body) }
+        guard let first = replies.first ?? nil, replies.allSatisfy({ $0 == first }) else { return nil }
+        return first
     }
 
     /// Tells each active workload, once, whether this process is a restart (registry found).

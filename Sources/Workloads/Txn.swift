@@ -20,7 +20,7 @@ public final class Txn: ReplicatedWorkload {
     public static let replicationName = "tx"
 
     public static let handlers = Handlers<Txn> { h in
-        h.on("txn", when: .custom(Txn.isRWRegister)) { t, m in try t.transact(m) }
+        h.on("txn", when: .custom(Txn.isRWRegister), emptyStateReply: Txn.readsOfNothing) { t, m in try t.transact(m) }
         h.replicated()
     }
 
@@ -153,6 +153,14 @@ public final class Txn: ReplicatedWorkload {
             }
         }
         return verdict
+    }
+
+    /// A read-only transaction's reply from a cluster where nothing was written: every read null.
+    /// The same for txn-rw-register and txn-list-append (see `Router` on held messages).
+    static func readsOfNothing(_ body: JSONValue) -> JSONValue? {
+        guard case .array(let ops)? = body["txn"], !ops.isEmpty,
+              ops.allSatisfy({ op in op.array.map { $0.count == 3 && $0[0] == "r" && $0[2].isNull } ?? false }) else { return nil }
+        return ["type": "txn_ok", "txn": .array(ops)]
     }
 
     /// Validates the whole transaction before anything runs: `txn` must be an array of

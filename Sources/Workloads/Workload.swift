@@ -62,6 +62,7 @@ struct AnyRoute {
     let kind: WorkloadKind
     let senders: Senders
     let matcher: BodyMatcher
+    let emptyStateReply: ((JSONValue) -> JSONValue?)?
     let make: (Node, WorkloadConfig) -> any Workload
     let run: (any Workload, Message) throws -> Void
 
@@ -69,7 +70,7 @@ struct AnyRoute {
         W.handlers.routes.map { r in
             let run = r.run
             // The router only hands a workload the routes it registered, so the cast cannot fail.
-            return AnyRoute(type: r.type, kind: kind, senders: r.senders, matcher: r.matcher,
+            return AnyRoute(type: r.type, kind: kind, senders: r.senders, matcher: r.matcher, emptyStateReply: r.emptyStateReply,
                             make: { W(node: $0, config: $1) }, run: { try run(unsafeDowncast($0, to: W.self), $1) })
         }
     }

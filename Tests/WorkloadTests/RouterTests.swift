@@ -111,15 +111,64 @@ final class RouterTests: XCTestCase {
         XCTAssertEqual(node.stats.received, received + 2, "the held read counts once")
     }
 
-    /// Every worker's first operation may be a read: held for ever, nothing would tell.
+    /// Every worker's first operation may be a read: held for ever, nothing would tell. A bare
+    /// read has no reply that fits every workload (an empty set, a zero counter): refused.
     func testAHeldReadIsRefusedAfterTheHoldLimit() {
         initNode()
         XCTAssertNil(send(#""type":"read""#))
+        answerRegistry(nil)
         transport.advance(to: transport.now + Router.holdLimit - 1, node)
         XCTAssertNil(reply(to: 2))
         transport.advance(to: transport.now + 1, node)
+        answerRegistry(nil)
         XCTAssertEqual(reply(to: 2)?["code"], 11)
         XCTAssertTrue(router.active.isEmpty)
+    }
+
+    /// A read-only txn could be txn-rw-register's or txn-list-append's, and when every worker's
+    /// first transaction is one nothing else will tell. Held too long, it is answered with reads
+    /// of null if the registry is still empty (list-append registers before it answers anything,
+    /// so then nothing was written), and routed if the registry names the workload.
+    func testAHeldReadOnlyTxnIsAnsweredFromTheEmptyStateOnlyWhileTheRegistryIsEmpty() {
+        for (registered, expected) in [(nil as String?, "txn_ok"), ("txn-list-append", "listed")] {
+            setUp()
+            initNode()
+            XCTAssertNil(send(#""type":"txn","txn":[["r",1,null],["r",2,null]]"#))
+            answerRegistry(nil) // the read made when it was held
+            transport.advance(to: transport.now + Router.holdLimit, node)
+            answerRegistry(registered)
+            transport.advance(to: transport.now, node)
+            if expected == "txn_ok" {
+                XCTAssertEqual(reply(to: 2)?["txn"], [["r", 1, nil], ["r", 2, nil]])
+                XCTAssertTrue(router.active.isEmpty, "no workload opened on a guess")
+            } else {
+                XCTAssertNotNil(router.active[.txnListAppend])
+            }
+        }
+    }
+
+    /// What makes that safe: a txn-list-append node answers nothing before the registry names its
+    /// workload.
+    func testAListAppendNodeAnswersOnlyOnceItsWorkloadIsRegistered() {
+        initNode()
+        XCTAssertNil(send(#""type":"txn","txn":[["append",1,5],["r",1,null]]"#))
+        transport.advance(to: transport.now + .ms(300), node)
+        XCTAssertNil(reply(to: 2), "not before the registry write is confirmed")
+        for w in transport.messages where w["dest"] == "lin-kv" && w["body"]?["type"] == "write" {
+            node.receive(#"{"src":"lin-kv","dest":"n0","body":{"type":"write_ok","in_reply_to":\#(w["body"]?["msg_id"]?.int ?? -1)}}"#)
+        }
+        transport.advance(to: transport.now + .ms(1), node)
+        XCTAssertEqual(reply(to: 2)?["txn"], [["append", 1, 5], ["r", 1, [5]]])
+    }
+
+    /// Answers the newest registry read: `value` names a workload, nil means no key.
+    private func answerRegistry(_ value: String?) {
+        let id = registryReadID ?? -1
+        if let value {
+            node.receive(#"{"src":"lin-kv","dest":"n0","body":{"type":"read_ok","in_reply_to":\#(id),"value":"\#(value)"}}"#)
+        } else {
+            node.receive(#"{"src":"lin-kv","dest":"n0","body":{"type":"error","code":20,"text":"no","in_reply_to":\#(id)}}"#)
+        }
     }
 
     /// Nothing local tells: the registry (written by the node that learned) does.

@@ -10,7 +10,7 @@ import XCTest
 final class TxnTests: XCTestCase {
     private func cluster(nodes: Int, latency: Micros = 0, distribution: LatencyDistribution = .constant,
                          seed: UInt64 = 1, visibility: TxnVisibility? = nil) -> Cluster {
-        let c = initializedCluster(nodes: nodes, latency: latency, distribution: distribution, seed: seed) { _ in }
+        let c = initializedCluster(nodes: nodes, latency: latency, distribution: distribution, seed: seed, workload: .txn)
         visibility?.watch(c)
         return c
     }
