@@ -25,7 +25,8 @@ struct ListAppendAnalysis {
 
     init(history: [Operation], realtime: Bool) {
         self.realtime = realtime
-        let useIndices = history.allSatisfy { $0.invokeIndex >= 0 }
+        // The runner's event positions when every op has them, else times (hand-built histories).
+        let useIndices = history.allSatisfy { $0.invokeIndex >= 0 && ($0.outcome == nil || $0.completeIndex >= 0) }
         for (i, op) in history.enumerated() where op.f == "txn" {
             let status: ListAppendTxn.Status
             let source: JSONValue
