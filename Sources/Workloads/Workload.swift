@@ -34,6 +34,7 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
     case kafka
     case txn = "txn-rw-register"
     case linKV = "lin-kv"
+    case txnListAppend = "txn-list-append"
 
     /// The workload's routes, type-erased for the router.
     var routes: [AnyRoute] {
@@ -46,6 +47,7 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
         case .kafka: return AnyRoute.of(Kafka.self, self)
         case .txn: return AnyRoute.of(Txn.self, self)
         case .linKV: return AnyRoute.of(LinearizableKV.self, self)
+        case .txnListAppend: return []  // served from issue 17's workload
         }
     }
 
