@@ -54,7 +54,8 @@ public enum FaultFigures {
         /// Acknowledged data lost (nil where the workload stores nothing): broadcast, values
         /// (g-set: elements) acknowledged but missing from some node's final read; counters, final
         /// reads outside what the adds allow; kafka, the checker's lost writes; txn, broken invariants;
-        /// lin-kv, keys the checker found not linearizable.
+        /// lin-kv, keys the checker found not linearizable; txn-list-append, the anomaly types
+        /// the checker found.
         public let lost: Int?
         /// Messages to removed clients: each silences its sender in Maelstrom.
         public let silenced: Int
@@ -113,8 +114,8 @@ public enum FaultFigures {
             // A lost or stale write shows as a key with no linearization.
             return result.results["workload"]?["invalid-keys"]?.array?.count ?? 0
         case .txnListAppend:
-            // A lost append shows as an anomaly (a read missing it, an incompatible order).
-            return result.results["workload"]?["valid?"] == .bool(false) ? 1 : 0
+            // Lost or reordered appends show as anomalies the model prohibits.
+            return result.results["workload"]?["prohibited-anomaly-types"]?.array?.count ?? 0
         case .echo, .uniqueIDs:
             return nil
         }

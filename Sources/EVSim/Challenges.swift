@@ -99,6 +99,10 @@ public enum Challenges {
             .linKVNoFault,
             .linKVStress,
             .linKV5,
+            .txnListAppend,
+            .txnListAppendPartition,
+            .txnListAppend5,
+            .txnListAppend10n,
         ]
     }
 

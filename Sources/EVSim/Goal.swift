@@ -45,6 +45,11 @@ public struct Goal: Sendable {
         Goal("answered-fraction ≥ \(TestSpec.format(limit))", path: ["workload", "answered-fraction"], limit: limit, bound: .atLeast)
     }
 
+    /// Maelstrom's availability: ok completions / invocations.
+    public static func okFraction(atLeast limit: Double) -> Goal {
+        Goal("ok-fraction ≥ \(TestSpec.format(limit))", path: ["availability", "ok-fraction"], limit: limit, bound: .atLeast)
+    }
+
     public static func medianStableLatency(belowMS limit: Double) -> Goal {
         Goal("stable-latency median < \(TestSpec.format(limit)) ms", path: ["workload", "stable-latencies", "0.5"], below: limit)
     }

@@ -26,13 +26,6 @@ public final class TxnModel: WorkloadModel {
     public let kind = WorkloadKind.txn
     public var reusableClients: Bool { true }
 
-    public enum KeyDistribution: String, Sendable {
-        /// Each active key equally likely.
-        case uniform
-        /// The i-th active key is half as likely as the (i-1)-th (recent Elle's default).
-        case exponential
-    }
-
     public struct Options: Sendable {
         /// `--consistency-models`.
         public var consistency: TxnChecker.ConsistencyModel = .readCommitted
@@ -42,7 +35,7 @@ public final class TxnModel: WorkloadModel {
         public var maxWritesPerKey = 16
         /// `--key-count`: size of the active key pool.
         public var keyCount = 10
-        public var keyDistribution = KeyDistribution.exponential
+        public var keyDistribution = TxnGenerator.KeyDistribution.exponential
         /// Also make the run invalid when the sequential-keys analysis finds a prohibited anomaly
         /// (off by default: Maelstrom infers less, see `TxnChecker`).
         public var requireSequentialKeys = false
@@ -53,15 +46,14 @@ public final class TxnModel: WorkloadModel {
     /// Watches the nodes (`watch(_:)`); measures visibility.
     public let visibility = TxnVisibility()
 
-    private var activeKeys: [Int]
-    /// Writes generated so far per key (values written are 1, 2, …, unique per key).
-    private var writesPerKey: [Int: Int] = [:]
+    private var generator: TxnGenerator
 
     static let schema = ReplySchema(type: "txn_ok", fields: [("txn", .any)])
 
     public init(_ options: Options = Options()) {
         self.options = options
-        activeKeys = Array(0..<max(options.keyCount, 1))
+        generator = TxnGenerator(writeFunction: "w", keyCount: options.keyCount, maxTxnLength: options.maxTxnLength,
+                                 maxWritesPerKey: options.maxWritesPerKey, keyDistribution: options.keyDistribution)
     }
 
     public convenience init(consistency: TxnChecker.ConsistencyModel) {
@@ -75,39 +67,7 @@ public final class TxnModel: WorkloadModel {
     // MARK: generator
 
     public func nextOperation(worker: Int, rng: inout SimRandom) -> (f: String, value: JSONValue) {
-        let length = rng.int(1...max(options.maxTxnLength, 1))
-        var ops: [JSONValue] = []
-        while ops.count < length {
-            let isWrite = rng.int(0...1) == 1
-            let slot = pickSlot(&rng)
-            let key = activeKeys[slot]
-            guard isWrite else {
-                ops.append(["r", .int(key), nil])
-                continue
-            }
-            let written = writesPerKey[key, default: 0]
-            if written >= options.maxWritesPerKey {
-                // Retired: replace it in the pool by a key larger than any so far, and draw again.
-                activeKeys[slot] = (activeKeys.max() ?? 0) + 1
-                continue
-            }
-            writesPerKey[key] = written + 1
-            ops.append(["w", .int(key), .int(written + 1)])
-        }
-        return ("txn", .array(ops))
-    }
-
-    private func pickSlot(_ rng: inout SimRandom) -> Int {
-        let n = activeKeys.count
-        switch options.keyDistribution {
-        case .uniform:
-            return rng.int(0...n - 1)
-        case .exponential:
-            // P(slot i) ∝ 2^-i: the position of the first set bit of a uniform n-bit draw,
-            // folded back into range.
-            let draw = rng.next() | (1 << 62)
-            return min(draw.trailingZeroBitCount, 62) % n
-        }
+        ("txn", generator.next(&rng))
     }
 
     // MARK: client
@@ -125,14 +85,14 @@ public final class TxnModel: WorkloadModel {
     }
 
     /// Why a txn_ok's `txn` does not answer the request (same micro-ops in the same order, writes
-    /// unchanged, reads filled in), or nil if it does.
+    /// unchanged, reads filled in), or nil if it does. Any micro-op other than "r" is a write.
     static func mismatch(request: JSONValue, reply: JSONValue) -> String? {
         guard let asked = request.array, let got = reply.array else { return "txn is not an array" }
         guard asked.count == got.count else { return "\(got.count) micro-ops for \(asked.count)" }
         for (i, (a, g)) in zip(asked, got).enumerated() {
             guard let ga = g.array, ga.count == 3, let aa = a.array else { return "micro-op \(i) is not [f, k, v]" }
             guard ga[0] == aa[0], ga[1] == aa[1] else { return "micro-op \(i) changed: \(g.text) for \(a.text)" }
-            if aa[0] == "w", ga[2] != aa[2] { return "write \(i) changed: \(g.text) for \(a.text)" }
+            if aa[0] != "r", ga[2] != aa[2] { return "write \(i) changed: \(g.text) for \(a.text)" }
         }
         return nil
     }

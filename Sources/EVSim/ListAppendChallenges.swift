@@ -1,0 +1,50 @@
+import EVCheckers
+import EVCore
+import EVSimCore
+import Workloads
+
+/// The Datomic chapter's txn-list-append test (protocol reference §9.10) and our variants of it,
+/// checked under Maelstrom's default strict-serializable model. The chapter sets no number; the
+/// goals are ours: its own design (a root pointer in lin-kv, tree nodes in lww-kv) costs 8.51
+/// server messages per op, ours must stay at 3.
+extension Challenge {
+    /// `-w txn-list-append` with the chapter's `--node-count 2 --time-limit 10 --rate 100`.
+    static func listAppend(_ name: String, _ title: String, goals: [Goal],
+                           configure: (inout TestSpec) -> Void = { _ in }) -> Challenge {
+        Challenge(name, title, workload: .txnListAppend, goals: goals, model: { ListAppendModel() }) { spec in
+            spec.nodeCount = 2
+            spec.timeLimit = 10
+            spec.rate = 100
+            configure(&spec)
+        }
+    }
+
+    public static var txnListAppend: Challenge {
+        listAppend("txn-list-append", "Strict-serializable list-append transactions",
+                   goals: [.serverMsgsPerOp(atMost: 3), .okFraction(atLeast: 0.99)])
+    }
+
+    /// Partitions cut off a node: no availability goal.
+    public static var txnListAppendPartition: Challenge {
+        listAppend("txn-list-append-partition", "Strict-serializable list-append transactions under partitions",
+                   goals: [.serverMsgsPerOp(atMost: 3)]) { spec in
+            spec.timeLimit = 30
+            spec.nemesis = [.partition]
+        }
+    }
+
+    public static var txnListAppend5: Challenge {
+        listAppend("txn-list-append-5", "Strict-serializable list-append transactions on five nodes",
+                   goals: [.serverMsgsPerOp(atMost: 3), .okFraction(atLeast: 0.99)]) { spec in
+            spec.nodeCount = 5
+        }
+    }
+
+    /// Ten clients per node at the same rate: more concurrent transactions, more conflicts.
+    public static var txnListAppend10n: Challenge {
+        listAppend("txn-list-append-10n", "Strict-serializable list-append transactions, ten clients per node",
+                   goals: [.serverMsgsPerOp(atMost: 3), .okFraction(atLeast: 0.99)]) { spec in
+            spec.concurrency = .perNode(10)
+        }
+    }
+}
