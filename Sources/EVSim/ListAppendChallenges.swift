@@ -6,7 +6,10 @@ import Workloads
 /// The Datomic chapter's txn-list-append test (protocol reference §9.10) and our variants of it,
 /// checked under Maelstrom's default strict-serializable model. The chapter sets no number; the
 /// goals are ours: its own design (a root pointer in lin-kv, tree nodes in lww-kv) costs 8.51
-/// server messages per op, ours must stay at 3.
+/// server messages per op; ours must stay at 3 on the chapter's command (issue 17), with every
+/// transaction answered when nothing fails. The variants are judged on validity and availability:
+/// a partition of two nodes leaves no majority, and five nodes pay for their heartbeats at the
+/// chapter's low throughput (two clients).
 extension Challenge {
     /// `-w txn-list-append` with the chapter's `--node-count 2 --time-limit 10 --rate 100`.
     static func listAppend(_ name: String, _ title: String, goals: [Goal],
@@ -27,7 +30,7 @@ extension Challenge {
     /// Partitions cut off a node: no availability goal.
     public static var txnListAppendPartition: Challenge {
         listAppend("txn-list-append-partition", "Strict-serializable list-append transactions under partitions",
-                   goals: [.serverMsgsPerOp(atMost: 3)]) { spec in
+                   goals: []) { spec in
             spec.timeLimit = 30
             spec.nemesis = [.partition]
         }
@@ -35,7 +38,7 @@ extension Challenge {
 
     public static var txnListAppend5: Challenge {
         listAppend("txn-list-append-5", "Strict-serializable list-append transactions on five nodes",
-                   goals: [.serverMsgsPerOp(atMost: 3), .okFraction(atLeast: 0.99)]) { spec in
+                   goals: [.okFraction(atLeast: 0.99)]) { spec in
             spec.nodeCount = 5
         }
     }

@@ -20,8 +20,10 @@ struct EvNode: ParsableCommand {
         Speaks Maelstrom's protocol on stdin/stdout: one JSON message per line. Run it under Maelstrom, e.g.
           maelstrom test -w echo --bin .build/release/evnode --node-count 1 --time-limit 10
 
-        One binary serves every workload (echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register):
-        the message types tell which. Logs go to stderr; stdout carries protocol messages only.
+        One binary serves all ten Maelstrom workloads (echo, unique-ids, broadcast, g-set, g-counter,
+        pn-counter, kafka, txn-rw-register, lin-kv, txn-list-append): the message types, and where
+        workloads share a type the bodies, tell which. Logs go to stderr; stdout carries protocol
+        messages only.
         Arguments it does not know are ignored, so stray ones passed on by Maelstrom do no harm.
         """)
 

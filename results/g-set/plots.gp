@@ -10,12 +10,11 @@ set output "latency-raw.png"
 set title "evsim g-set: latency of every operation"
 set ylabel "latency (ms)"
 plot "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "add" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb "#1f77b4" title "add ok", \
-     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "read" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 5 ps 0.5 lc rgb "#2ca02c" title "read ok", \
-     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "read" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 5 ps 0.5 lc rgb "#ff7f0e" title "read fail"
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "read" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 5 ps 0.5 lc rgb "#2ca02c" title "read ok"
 set output "rate.png"
 set title "evsim g-set: throughput by completion time"
 set ylabel "operations / s"
-plot for [i=2:4] "rate.tsv" using 1:i with lines lw 1.5 title columnheader(i)
+plot for [i=2:3] "rate.tsv" using 1:i with lines lw 1.5 title columnheader(i)
 set output "latency-quantiles.png"
 set title "evsim g-set: latency quantiles per window"
 set ylabel "latency (ms)"

@@ -3,7 +3,7 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:62.283]
+set xrange [0:62.494]
 set yrange [0:*]
 set object 1 rect from 0.000, graph 0 to 8.093, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
 set object 2 rect from 26.569, graph 0 to 33.557, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
