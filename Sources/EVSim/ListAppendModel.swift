@@ -63,13 +63,7 @@ public final class ListAppendModel: WorkloadModel {
     public func execute(f: String, value: JSONValue, worker: Int,
                         call: @escaping (JSONValue, @escaping (JSONValue?) -> Void) -> Void,
                         complete: @escaping (Outcome) -> Void) {
-        call(["type": "txn", "txn": value]) { reply in
-            var outcome = classify(reply, schema: TxnModel.schema) { $0["txn"] ?? .null }
-            if case .ok(let filled) = outcome, let problem = Self.mismatch(request: value, reply: filled) {
-                outcome = .info("malformed-response: \(problem)")
-            }
-            complete(outcome)
-        }
+        TxnModel.perform(value, call: call, complete: complete, mismatch: Self.mismatch)
     }
 
     /// txn-rw-register's check (`TxnModel.mismatch`), and every read filled with a list or null.

@@ -75,9 +75,16 @@ public final class TxnModel: WorkloadModel {
     public func execute(f: String, value: JSONValue, worker: Int,
                         call: @escaping (JSONValue, @escaping (JSONValue?) -> Void) -> Void,
                         complete: @escaping (Outcome) -> Void) {
+        Self.perform(value, call: call, complete: complete, mismatch: Self.mismatch)
+    }
+
+    /// One `txn` RPC (both txn workloads): a reply that does not answer the request is :info.
+    static func perform(_ value: JSONValue, call: (JSONValue, @escaping (JSONValue?) -> Void) -> Void,
+                        complete: @escaping (Outcome) -> Void,
+                        mismatch: @escaping (_ request: JSONValue, _ reply: JSONValue) -> String?) {
         call(["type": "txn", "txn": value]) { reply in
-            var outcome = classify(reply, schema: Self.schema) { $0["txn"] ?? .null }
-            if case .ok(let filled) = outcome, let problem = Self.mismatch(request: value, reply: filled) {
+            var outcome = classify(reply, schema: schema) { $0["txn"] ?? .null }
+            if case .ok(let filled) = outcome, let problem = mismatch(value, filled) {
                 outcome = .info("malformed-response: \(problem)")
             }
             complete(outcome)

@@ -73,6 +73,22 @@ final class ClusterProcessTests: XCTestCase {
         XCTAssertEqual(Set(cluster.finish().values), [0], "every node exits cleanly on EOF")
     }
 
+    /// Two real processes run strict-serializable list-append transactions on their own Raft.
+    func testTxnListAppendOnTwoProcesses() throws {
+        let cluster = try EvnodeCluster(count: 2)
+        cluster.initAll()
+        let elected = cluster.eventually(timeout: 10) {
+            cluster.call(cluster.ids[0], ["type": "txn", "txn": [["append", 1, 1]]])?["type"] == "txn_ok"
+        }
+        XCTAssertTrue(elected, "a leader within 10 s")
+        XCTAssertEqual(cluster.call(cluster.ids[1], ["type": "txn", "txn": [["append", 1, 2], ["r", 1, nil]]])?["txn"],
+                       [["append", 1, 2], ["r", 1, [1, 2]]])
+        XCTAssertEqual(cluster.call(cluster.ids[0], ["type": "txn", "txn": [["r", 1, nil], ["r", 2, nil]]])?["txn"],
+                       [["r", 1, [1, 2]], ["r", 2, nil]])
+        XCTAssertEqual(cluster.unroutableLines, [])
+        XCTAssertEqual(Set(cluster.finish().values), [0], "every node exits cleanly on EOF")
+    }
+
     // MARK: txn-rw-register
 
     /// Two nodes: writes on n0 become visible to reads on n1, and every reply is a well-formed
