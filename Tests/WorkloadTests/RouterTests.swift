@@ -147,6 +147,17 @@ final class RouterTests: XCTestCase {
         }
     }
 
+    /// Only a registry known to be empty proves nothing was written: a failed read of it is not.
+    func testAHeldReadOnlyTxnIsRefusedWhenTheRegistryCannotBeRead() {
+        initNode()
+        XCTAssertNil(send(#""type":"txn","txn":[["r",1,null]]"#))
+        answerRegistry(nil)
+        transport.advance(to: transport.now + Router.holdLimit, node)
+        let id = registryReadID ?? -1
+        node.receive(#"{"src":"lin-kv","dest":"n0","body":{"type":"error","code":11,"text":"busy","in_reply_to":\#(id)}}"#)
+        XCTAssertEqual(reply(to: 2)?["code"], 11)
+    }
+
     /// What makes that safe: a txn-list-append node answers nothing before the registry names its
     /// workload.
     func testAListAppendNodeAnswersOnlyOnceItsWorkloadIsRegistered() {
