@@ -1,18 +1,13 @@
+import EVCore
+
 /// A seeded random source (xoshiro256**, seeded through SplitMix64). Every random choice in a
 /// simulation comes from one of these, so a seed replays a run exactly.
 public struct SimRandom: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
-        var x = seed
-        func splitmix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s = (splitmix(), splitmix(), splitmix(), splitmix())
+        var seeding = SplitMix64(seed: seed)
+        s = (seeding.next(), seeding.next(), seeding.next(), seeding.next())
     }
 
     public mutating func next() -> UInt64 {

@@ -9,7 +9,7 @@ import EVCore
 /// nothing and nothing is sent twice while none occur (docs/broadcast.md). Client requests are
 /// answered at once; nothing waits on peers (in durable mode a new value is answered once it is
 /// stored, and a restarted process answers reads once it has recovered: docs/faults.md).
-public final class Broadcast: ReplicatedWorkload {
+public final class Broadcast: GrowOnlySetWorkload {
     public static let replicationName = "bc"
 
     public static let handlers = Handlers<Broadcast> { h in
@@ -35,7 +35,8 @@ public final class Broadcast: ReplicatedWorkload {
 
     public let values = GrowOnlySet()
     public let replicated: ReplicatedState<Broadcast>
-    private unowned let node: Node
+    unowned let node: Node
+    var set: GrowOnlySet { values }
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
@@ -55,23 +56,11 @@ public final class Broadcast: ReplicatedWorkload {
 
     private func broadcast(_ m: Message) throws {
         let req = try m.requireRequest()
-        let value = try m.int("message")
-        guard !values.contains(value) else { return node.reply(to: req, type: "broadcast_ok") }
-        replicated.publish([value]) { [unowned self] in
-            self.values.add(value)
-            self.node.reply(to: req, type: "broadcast_ok")
-        }
+        add(try m.int("message"), answering: req, with: "broadcast_ok")
     }
 
     private func read(_ m: Message) throws {
-        let req = try m.requireRequest()
-        replicated.whenRecovered { [unowned self] in
-            let all = self.values.elements
-            self.node.reply(to: req) { w in
-                w.field("type", "read_ok")
-                w.field("messages", ints: all)
-            }
-        }
+        readAll(answering: try m.requireRequest(), in: "messages")
     }
 
     /// The hub layout replaces the suggested topology (allowed by the challenge).

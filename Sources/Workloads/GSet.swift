@@ -3,7 +3,7 @@ import EVCore
 /// Maelstrom's g-set: `add {element}` and `read` → all elements, available under partitions.
 /// A grow-only set of integers replicated through a hub, the layout broadcast uses
 /// (docs/replication.md), with a longer flush: Maelstrom's g-set test reads far less often.
-public final class GSet: ReplicatedWorkload {
+public final class GSet: GrowOnlySetWorkload {
     public static let replicationName = "gs"
 
     public static let handlers = Handlers<GSet> { h in
@@ -23,7 +23,8 @@ public final class GSet: ReplicatedWorkload {
 
     public let elements = GrowOnlySet()
     public let replicated: ReplicatedState<GSet>
-    private unowned let node: Node
+    unowned let node: Node
+    var set: GrowOnlySet { elements }
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
@@ -40,22 +41,10 @@ public final class GSet: ReplicatedWorkload {
 
     private func add(_ m: Message) throws {
         let req = try m.requireRequest()
-        let element = try m.int("element")
-        guard !elements.contains(element) else { return node.reply(to: req, type: "add_ok") }
-        replicated.publish([element]) { [unowned self] in
-            self.elements.add(element)
-            self.node.reply(to: req, type: "add_ok")
-        }
+        add(try m.int("element"), answering: req, with: "add_ok")
     }
 
     private func read(_ m: Message) throws {
-        let req = try m.requireRequest()
-        replicated.whenRecovered { [unowned self] in
-            let all = self.elements.elements
-            self.node.reply(to: req) { w in
-                w.field("type", "read_ok")
-                w.field("value", ints: all)
-            }
-        }
+        readAll(answering: try m.requireRequest(), in: "value")
     }
 }

@@ -4,14 +4,14 @@ import EVCore
 /// on a linearizable map, served by the nodes' own consensus (`ConsensusService` over `Raft`,
 /// docs/linkv.md), not by Maelstrom's lin-kv service. Writes and cas are log entries; reads go by
 /// read index. This file holds the client handlers and the map (`KVMachine`), nothing else.
-public final class LinearizableKV: Workload {
+public final class LinearizableKV: ConsensusWorkload {
+    public static let consensusPrefix = "lk"
+
     public static let handlers = Handlers<LinearizableKV> { h in
         h.on("read", when: .has("key")) { kv, m in try kv.read(m) }
         h.on("write") { kv, m in try kv.write(m) }
         h.on("cas") { kv, m in try kv.cas(m) }
-        for type in ConsensusService<KVMachine>.raftTypes(prefix: "lk") {
-            h.on(type, from: .peers) { kv, m in try kv.service.raft.receive(m) }
-        }
+        h.consensus()
     }
 
     public struct Config: Sendable {
@@ -31,22 +31,14 @@ public final class LinearizableKV: Workload {
     }
 
     public let service: ConsensusService<KVMachine>
-    private let durable: Bool
 
     public init(node: Node, config: WorkloadConfig) {
         node.clientReplyDeadline = min(node.clientReplyDeadline, config.linKV.clientReplyDeadline)
         node.stallThreshold = min(node.stallThreshold, config.linKV.stallThreshold)
-        service = ConsensusService(node: node, prefix: "lk", config: config.linKV.service, durability: config.durability)
-        durable = config.durability.enabled
+        service = ConsensusService(node: node, prefix: Self.consensusPrefix, config: config.linKV.service, durability: config.durability)
     }
 
     public var raft: Raft { service.raft }
-
-    /// In default mode a restarted process lost its log and vote (docs/linkv.md); in durable
-    /// mode it replays them.
-    public func joined(restarted: Bool) {
-        if restarted && !durable { raft.amnesiac = true }
-    }
 
     /// The map as this node has applied it (for the simulator's checks).
     public var state: [JSONValue: JSONValue] { service.machine.map }

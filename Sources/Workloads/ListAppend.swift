@@ -7,12 +7,12 @@ import EVCore
 /// a read-only transaction is answered at its read index. Either way a transaction sees every
 /// transaction that completed before it began, and never a partial effect: none is ever aborted
 /// half-way, and one that cannot be served is refused (error 11) only if it never left this node.
-public final class ListAppend: Workload {
+public final class ListAppend: ConsensusWorkload {
+    public static let consensusPrefix = "la"
+
     public static let handlers = Handlers<ListAppend> { h in
         h.on("txn", when: .custom(ListAppend.isListAppend), emptyStateReply: Txn.readsOfNothing) { la, m in try la.transact(m) }
-        for type in ConsensusService<ListMachine>.raftTypes(prefix: "la") {
-            h.on(type, from: .peers) { la, m in try la.service.raft.receive(m) }
-        }
+        h.consensus()
     }
 
     public struct Config: Sendable {
@@ -26,7 +26,6 @@ public final class ListAppend: Workload {
 
     public let service: ConsensusService<ListMachine>
     private unowned let node: Node
-    private let durable: Bool
     /// Transactions wait until this node has named its workload in the registry: a node that
     /// holds a read-only transaction it cannot place answers it from the empty state only while
     /// the registry is empty, which is then proof that no list-append transaction was answered.
@@ -35,8 +34,7 @@ public final class ListAppend: Workload {
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
-        service = ConsensusService(node: node, prefix: "la", config: config.listAppend.service, durability: config.durability)
-        durable = config.durability.enabled
+        service = ConsensusService(node: node, prefix: Self.consensusPrefix, config: config.listAppend.service, durability: config.durability)
         register()
     }
 
@@ -52,11 +50,6 @@ public final class ListAppend: Workload {
             self.waiting.removeAll()
             for serve in ready { serve() }
         }
-    }
-
-    /// As lin-kv: in default mode a restarted process lost its log and vote (docs/linkv.md).
-    public func joined(restarted: Bool) {
-        if restarted && !durable { service.raft.amnesiac = true }
     }
 
     /// The lists as this node has applied them (for the simulator's checks).

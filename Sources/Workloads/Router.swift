@@ -96,14 +96,22 @@ public final class Router: MessageHandler {
         node.after(0) { [weak self] in self?.readRegistry() } // after init_ok
     }
 
+    /// Reads the registry: the kv service's answer, and the workload it names if any.
+    private func lookUpRegistry(_ done: @escaping (KVResult, WorkloadKind?) -> Void) {
+        KVClient(node: node, service: KVClient.linKV).read(Self.registryKey) { result in
+            guard case .ok(let value) = result else { return done(result, nil) }
+            done(result, value?.string.flatMap(WorkloadKind.init(rawValue:))?.implementation)
+        }
+    }
+
     /// The init-time read: is this process a restart, and of which workload?
     private func readRegistry() {
-        KVClient(node: node, service: KVClient.linKV).read(Self.registryKey) { [weak self] result in
+        lookUpRegistry { [weak self] result, named in
             guard let self else { return }
             switch result {
-            case .ok(let value):
+            case .ok:
                 self.registry = .found
-                if let kind = self.forced ?? value?.string.flatMap(WorkloadKind.init(rawValue:))?.implementation {
+                if let kind = self.forced ?? named {
                     self.node.logger.notice("\(kind.rawValue) ran here before this process: rejoining")
                     _ = self.workload(kind)
                 }
@@ -124,12 +132,10 @@ public final class Router: MessageHandler {
     private func pollRegistry() {
         guard !registryPolling, registry == .missing else { return }
         registryPolling = true
-        KVClient(node: node, service: KVClient.linKV).read(Self.registryKey) { [weak self] result in
+        lookUpRegistry { [weak self] _, named in
             guard let self else { return }
             self.registryPolling = false
-            if case .ok(let value) = result, let kind = value?.string.flatMap(WorkloadKind.init(rawValue:))?.implementation {
-                _ = self.workload(kind)
-            }
+            if let named { _ = self.workload(named) }
         }
     }
 
@@ -167,9 +173,9 @@ public final class Router: MessageHandler {
     /// candidate would give the same reply from an empty cluster (a read-only txn: reads of null)
     /// that reply is right whichever it is. Anything else is refused with error 11.
     private func answerFromEmptyState(_ expired: [(line: String, receivedAt: Micros, request: RequestRef?)]) {
-        KVClient(node: node, service: KVClient.linKV).read(Self.registryKey) { [weak self] result in
+        lookUpRegistry { [weak self] result, named in
             guard let self else { return }
-            if case .ok(let value) = result, let kind = value?.string.flatMap(WorkloadKind.init(rawValue:))?.implementation {
+            if let kind = named {
                 _ = self.workload(kind)
                 for h in expired { self.node.redeliver(line: h.line, receivedAt: h.receivedAt) }
                 return

@@ -219,22 +219,11 @@ final class LinearizabilityCheckerTests: XCTestCase {
 
     // MARK: simulated registers
 
-    private struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// A history of real registers (values 0–4): each op takes effect at a random instant between
     /// its invocation and completion; an :info write or cas takes effect or not at random. Latencies
     /// are mostly short with a long tail, so concurrency varies.
     private func simulated(seed: UInt64, keys: Int, processes: Int, seconds: Int64, infoRate: Double) -> [EVCheckers.Operation] {
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         var planned: [(op: EVCheckers.Operation, effectAt: Micros, happens: Bool)] = []
         var nextProcess = processes
         for worker in 0..<processes {
@@ -305,7 +294,7 @@ final class LinearizabilityCheckerTests: XCTestCase {
             let r = check(h)
             XCTAssertEqual(r.validity, .valid, "seed \(seed): \(r.details)")
 
-            var rng = SplitMix64(state: seed)
+            var rng = SplitMix64(seed: seed)
             let reads = h.indices.filter { h[$0].f == "read" && h[$0].outcome?.isOK == true }
             let victim = try XCTUnwrap(reads.randomElement(using: &rng))
             h[victim].outcome = .ok([0, 99])

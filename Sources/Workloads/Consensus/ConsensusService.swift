@@ -18,6 +18,29 @@ public enum Answer: Equatable {
     case error(ErrorCode, String)
 }
 
+/// A workload served by its own `ConsensusService` (lin-kv, txn-list-append): its file holds its
+/// client handlers and its state machine; registering the Raft messages (`h.consensus()`) and
+/// rejoining after a restart are the service's.
+public protocol ConsensusWorkload: Workload {
+    associatedtype Machine: ReplicatedStateMachine
+    /// Names the Raft messages (`<prefix>_append`, …) and the durable log.
+    static var consensusPrefix: String { get }
+    var service: ConsensusService<Machine> { get }
+}
+
+public extension ConsensusWorkload {
+    func joined(restarted: Bool) { service.joined(restarted: restarted) }
+}
+
+public extension Handlers where W: ConsensusWorkload {
+    /// Registers the four Raft message types, all peer-only.
+    mutating func consensus() {
+        for suffix in ["_append", "_appended", "_vote", "_voted"] {
+            on(W.consensusPrefix + suffix, from: .peers) { w, m in try w.service.raft.receive(m) }
+        }
+    }
+}
+
 /// The client side of a consensus workload, shared by lin-kv and txn-list-append: numbers each
 /// request, hands commands to Raft and queries to its read index, answers when the entry is
 /// applied or the read index reached, and refuses (error 11) what cannot be served in time only
@@ -38,6 +61,7 @@ public final class ConsensusService<Machine: ReplicatedStateMachine> {
     private let config: Config
     private let me: Int
     private var nextSeq: Int
+    private let durable: Bool
     /// Requests waiting for their answer: a query carries what it reads, a command nil.
     private var pending: [Int: (req: RequestRef, query: JSONValue?)] = [:]
 
@@ -48,6 +72,7 @@ public final class ConsensusService<Machine: ReplicatedStateMachine> {
         // Request numbers go into log entries that outlive this process: starting from the wall
         // clock in µs, a restarted process never reuses one of its predecessor's.
         nextSeq = Int(node.wallClock)
+        durable = durability.enabled
         raft = Raft(node: node, prefix: prefix, config: config.raft, durability: durability)
         raft.apply = { [unowned self] entry in self.apply(entry) }
         raft.readIndexReady = { [unowned self] seq, index in
@@ -57,9 +82,10 @@ public final class ConsensusService<Machine: ReplicatedStateMachine> {
         }
     }
 
-    /// The four Raft message types of this service, for the workload's handler table.
-    public static func raftTypes(prefix: String) -> [String] {
-        ["_append", "_appended", "_vote", "_voted"].map { prefix + $0 }
+    /// In default mode a restarted process lost its log and vote (docs/linkv.md); in durable
+    /// mode it replays them.
+    public func joined(restarted: Bool) {
+        if restarted && !durable { raft.amnesiac = true }
     }
 
     /// A command (a log entry) for request `req`.

@@ -64,9 +64,9 @@ public final class Raft {
     private let me: Int
     private let clusterSize: Int
     private var majority: Int { clusterSize / 2 + 1 }
-    private var peers: [Int] { (0..<clusterSize).filter { $0 != me } }
+    private let peers: [Int]
     let types: (append: String, appended: String, vote: String, voted: String)
-    private var rng: UInt64
+    private var rng: SplitMix64
     private var electionDeadline: Micros = 0
     private var lastLeaderContact: Micros = .min / 2
     private var votes: Set<Int> = []
@@ -98,11 +98,13 @@ public final class Raft {
     public init(node: Node, prefix: String, config: Config, durability: DurabilityConfig = DurabilityConfig()) {
         self.node = node
         self.config = config
-        me = node.nodeIDs.firstIndex(of: node.id) ?? 0
-        clusterSize = max(node.nodeIDs.count, 1)
+        let me = node.nodeIDs.firstIndex(of: node.id) ?? 0, clusterSize = max(node.nodeIDs.count, 1)
+        self.me = me
+        self.clusterSize = clusterSize
+        peers = (0..<clusterSize).filter { $0 != me }
         types = (prefix + "_append", prefix + "_appended", prefix + "_vote", prefix + "_voted")
         // Deterministic per process (the simulator's clock), different across nodes and restarts.
-        rng = UInt64(truncatingIfNeeded: node.wallClock) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(me + 1) &* 0xBF58_476D_1CE4_E5B9
+        rng = SplitMix64(seed: UInt64(truncatingIfNeeded: node.wallClock) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(me + 1) &* 0xBF58_476D_1CE4_E5B9)
         nextIndex = Array(repeating: 1, count: clusterSize)
         matchIndex = Array(repeating: 0, count: clusterSize)
         ackedRound = Array(repeating: 0, count: clusterSize)
@@ -214,13 +216,8 @@ public final class Raft {
     }
 
     private func resetElectionDeadline() {
-        rng = rng &+ 0x9E37_79B9_7F4A_7C15
-        var z = rng
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
         let spread = UInt64(max(config.electionTimeout, 1))
-        electionDeadline = node.now + config.electionTimeout + Micros(z % spread)
+        electionDeadline = node.now + config.electionTimeout + Micros(rng.next() % spread)
     }
 
     // MARK: elections

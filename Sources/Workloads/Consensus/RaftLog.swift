@@ -56,9 +56,8 @@ struct RaftLog {
 
     /// Puts `new` after `prev` (which must match): entries already there with the same term are
     /// kept (a duplicate or reordered append changes nothing); the first conflict truncates the
-    /// log from there. Refuses (false, nothing changed) a conflict at or below `committed`: only
-    /// a broken or lying peer sends one.
-    /// Returns the indices it wrote (durable mode stores those), or nil for a refused merge.
+    /// log from there. Returns the indices it wrote (durable mode stores those), or nil, changing
+    /// nothing, for a conflict at or below `committed`: only a broken or lying peer sends one.
     mutating func merge(after prev: Int, _ new: [RaftEntry], committed: Int) -> Range<Int>? {
         precondition(prev <= lastIndex, "merge past the end of the log")
         for (offset, entry) in new.enumerated() where prev + 1 + offset <= min(committed, lastIndex) {

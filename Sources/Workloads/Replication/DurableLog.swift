@@ -21,7 +21,7 @@ public struct DurabilityConfig: Sendable {
 
 /// A node's own writes, kept in a kv service that no node fault touches, so that a killed node's
 /// acknowledged writes survive it. The same entries and codec as the node's `Replicator`; used
-/// through `ReplicatedState`.
+/// through `ReplicatedState`, and by `Raft` for its term, vote and log.
 ///
 /// - **Group commit.** `store` queues entries with a completion; one kv write per commit carries
 ///   everything queued since the last one, at most one commit in flight and one per
