@@ -34,6 +34,10 @@ public final class FuzzHarness: Transport {
     private var senders = Set<String>()
     private var msgIDs: [String: Set<Int>] = [:]
     private var currentDest: String?
+    /// lin-kv, answering the node's requests (its start record) as time passes; the fuzzer also
+    /// forges replies of its own.
+    private var linKV = KVState()
+    private var linKVRequests: [JSONValue] = []
 
     public init(forced: WorkloadKind? = nil) {
         router = Router(forced: forced)
@@ -69,6 +73,7 @@ public final class FuzzHarness: Transport {
     public func advance(by delta: Micros) {
         let end = now + delta
         while now < end {
+            answerLinKV()
             now = min(end, now + .ms(100))
             node.fireTimers()
         }
@@ -86,6 +91,17 @@ public final class FuzzHarness: Transport {
     }
 
     public func timersChanged() {}
+
+    private func answerLinKV() {
+        while !linKVRequests.isEmpty {
+            let body = linKVRequests.removeFirst()
+            guard let type = body["type"]?.string, let id = body["msg_id"] else { continue }
+            var reply = linKV.serve(type: type, body: body)
+            reply.append(("in_reply_to", id))
+            let line = JSONValue.object([("src", "lin-kv"), ("dest", .string(node.id)), ("body", .object(reply))]).text
+            line.utf8CString.withUnsafeBytes { node.receive(line: UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+        }
+    }
 
     public func transmit(dest: String, line: UnsafeRawBufferPointer) {
         linesWritten += 1
@@ -110,5 +126,6 @@ public final class FuzzHarness: Transport {
         }
         if let m = body["msg_id"], m.int == nil { fail("msg_id is not an integer") }
         if node.nodeIDs.contains(dest) && dest != node.id && peerLines.count < 256 { peerLines.append(text) }
+        if dest == "lin-kv" && body["msg_id"] != nil && linKVRequests.count < 1024 { linKVRequests.append(body) }
     }
 }

@@ -23,54 +23,7 @@ public class SimService: Endpoint {
     }
 
     func handle(type: String, body: JSONValue, caller: String) -> [(String, JSONValue)] {
-        Self.error(.notSupported, "unsupported request \(type)")
-    }
-
-    static func error(_ code: ErrorCode, _ text: String) -> [(String, JSONValue)] {
-        [("type", "error"), ("code", .int(code.rawValue)), ("text", .string(text))]
-    }
-}
-
-/// A key-value store state and the read/write/cas semantics all three kv services share.
-struct KVState {
-    var map: [JSONValue: JSONValue] = [:]
-
-    enum Outcome {
-        case reply([(String, JSONValue)])
-        case change([(String, JSONValue)], KVState)
-    }
-
-    func apply(type: String, body: JSONValue, createIfMissing: Bool = true) -> Outcome {
-        let key = body["key"] ?? .null
-        switch type {
-        case "read":
-            guard let v = map[key] else { return .reply(SimService.error(.keyDoesNotExist, "key does not exist")) }
-            return .reply([("type", "read_ok"), ("value", v)])
-        case "write":
-            let v = body["value"] ?? .null
-            if map[key] == v { return .reply([("type", "write_ok")]) }
-            var next = self
-            next.map[key] = v
-            return .change([("type", "write_ok")], next)
-        case "cas":
-            let from = body["from"] ?? .null, to = body["to"] ?? .null
-            let create = createIfMissing && (body["create_if_not_exists"] == .bool(true))
-            guard let current = map[key] else {
-                guard create else { return .reply(SimService.error(.keyDoesNotExist, "key does not exist")) }
-                var next = self
-                next.map[key] = to
-                return .change([("type", "cas_ok")], next)
-            }
-            guard current == from else {
-                return .reply(SimService.error(.preconditionFailed, "current value \(current) is not \(from)"))
-            }
-            if current == to { return .reply([("type", "cas_ok")]) }
-            var next = self
-            next.map[key] = to
-            return .change([("type", "cas_ok")], next)
-        default:
-            return .reply(SimService.error(.notSupported, "unsupported request \(type)"))
-        }
+        KVState.error(.notSupported, "unsupported request \(type)")
     }
 }
 
@@ -80,10 +33,7 @@ public final class LinKV: SimService {
     public init(network: SimNetwork) { super.init(id: "lin-kv", network: network) }
 
     override func handle(type: String, body: JSONValue, caller: String) -> [(String, JSONValue)] {
-        switch state.apply(type: type, body: body) {
-        case .reply(let r): return r
-        case .change(let r, let next): state = next; return r
-        }
+        state.serve(type: type, body: body)
     }
 
     public subscript(key: JSONValue) -> JSONValue? { state.map[key] }
@@ -145,10 +95,7 @@ public final class LWWKV: SimService {
 
     override func handle(type: String, body: JSONValue, caller: String) -> [(String, JSONValue)] {
         let i = rng.int(0...(replicas.count - 1))
-        switch replicas[i].apply(type: type, body: body, createIfMissing: false) {
-        case .reply(let r): return r
-        case .change(let r, let next): replicas[i] = next; return r
-        }
+        return replicas[i].serve(type: type, body: body, createIfMissing: false)
     }
 }
 
@@ -158,7 +105,7 @@ public final class LinTSO: SimService {
     public init(network: SimNetwork) { super.init(id: "lin-tso", network: network) }
 
     override func handle(type: String, body: JSONValue, caller: String) -> [(String, JSONValue)] {
-        guard type == "ts" else { return Self.error(.notSupported, "unsupported request \(type)") }
+        guard type == "ts" else { return KVState.error(.notSupported, "unsupported request \(type)") }
         defer { next += 1 }
         return [("type", "ts_ok"), ("ts", .int(next))]
     }

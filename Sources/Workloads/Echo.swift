@@ -6,6 +6,8 @@ public final class Echo: Workload {
         h.on("echo") { e, m in try e.echo(m) }
     }
 
+    /// Stateless: a restart changes no answer.
+    public static let needsStartRecord = false
     private unowned let node: Node
 
     public init(node: Node, config: WorkloadConfig) { self.node = node }

@@ -34,14 +34,24 @@ public enum BodyMatcher {
     case always
     /// A body with this field is this workload's; one without is not.
     case has(String)
-    /// Decided by the body's content.
-    case custom((JSON) -> BodyMatch)
+    /// Decided by the body's content; `requirement` says what a body must be, for the error a
+    /// body no workload accepts gets.
+    case custom(requirement: String, (JSON) -> BodyMatch)
 
     func match(_ body: JSON) -> BodyMatch {
         switch self {
         case .always: return .maybe
         case .has(let field): return body[field].exists ? .yes : .no
-        case .custom(let judge): return judge(body)
+        case .custom(_, let judge): return judge(body)
+        }
+    }
+
+    /// What a body must hold to be this workload's, in words.
+    var requirement: String {
+        switch self {
+        case .always: return "any body"
+        case .has(let field): return "a field '\(field)'"
+        case .custom(let requirement, _): return requirement
         }
     }
 }

@@ -11,7 +11,7 @@ public final class ListAppend: ConsensusWorkload {
     public static let consensusPrefix = "la"
 
     public static let handlers = Handlers<ListAppend> { h in
-        h.on("txn", when: .custom(ListAppend.isListAppend), emptyStateReply: Txn.readsOfNothing) { la, m in try la.transact(m) }
+        h.on("txn", when: .custom(requirement: "micro-ops r and append", ListAppend.isListAppend), emptyStateReply: Txn.readsOfNothing) { la, m in try la.transact(m) }
         h.consensus()
     }
 
@@ -25,31 +25,8 @@ public final class ListAppend: ConsensusWorkload {
     }
 
     public let service: ConsensusService<ListMachine>
-    private unowned let node: Node
-    /// Transactions wait until this node has named its workload in the registry: a node that
-    /// holds a read-only transaction it cannot place answers it from the empty state only while
-    /// the registry is empty, which is then proof that no list-append transaction was answered.
-    private var registered = false
-    private var waiting: [() -> Void] = []
-
     public init(node: Node, config: WorkloadConfig) {
-        self.node = node
         service = ConsensusService(node: node, prefix: Self.consensusPrefix, config: config.listAppend.service, durability: config.durability)
-        register()
-    }
-
-    private func register() {
-        KVClient(node: node, service: KVClient.linKV).write(Router.registryKey, .string(WorkloadKind.txnListAppend.rawValue)) { [weak self] result in
-            guard let self else { return }
-            guard case .ok = result else {
-                self.node.after(Router.registryRetry) { [weak self] in self?.register() }
-                return
-            }
-            self.registered = true
-            let ready = self.waiting
-            self.waiting.removeAll()
-            for serve in ready { serve() }
-        }
     }
 
     /// The lists as this node has applied them (for the simulator's checks).
@@ -89,10 +66,7 @@ public final class ListAppend: ConsensusWorkload {
             default: throw ProtocolError.malformed("micro-op \(i) has unknown function '\(f)' (expected r or append)")
             }
         }
-        let serve = { [unowned self] in
-            if appends { self.service.submit(req, command: value) } else { self.service.query(req, value) }
-        }
-        if registered { serve() } else { waiting.append(serve) }
+        if appends { service.submit(req, command: value) } else { service.query(req, value) }
     }
 }
 

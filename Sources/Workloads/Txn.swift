@@ -20,7 +20,7 @@ public final class Txn: ReplicatedWorkload {
     public static let replicationName = "tx"
 
     public static let handlers = Handlers<Txn> { h in
-        h.on("txn", when: .custom(Txn.isRWRegister), emptyStateReply: Txn.readsOfNothing) { t, m in try t.transact(m) }
+        h.on("txn", when: .custom(requirement: "micro-ops r and w", Txn.isRWRegister), emptyStateReply: Txn.readsOfNothing) { t, m in try t.transact(m) }
         h.replicated()
     }
 

@@ -9,6 +9,8 @@ public final class UniqueIDs: Workload {
         h.on("generate") { u, m in try u.generate(m) }
     }
 
+    /// Stateless: a restart changes no answer.
+    public static let needsStartRecord = false
     private unowned let node: Node
     private let prefix: String
     private var counter = 0

@@ -12,13 +12,17 @@ public protocol Workload: AnyObject {
     /// The message types this workload serves and what each does.
     static var handlers: Handlers<Self> { get }
     init(node: Node, config: WorkloadConfig)
-    /// Called once, when the node knows whether this process replaces one that ran the workload
-    /// before (it was killed and started again) or starts with a fresh cluster. A restarted process
-    /// announces itself to its peers, so they resend what it lost.
+    /// Whether an answer of this workload depends on what an earlier process of the node did, so
+    /// that it must wait for the start record (`StartRecord`); false for stateless workloads.
+    static var needsStartRecord: Bool { get }
+    /// Called once, right after `init`: whether this process replaces one that ran the workload
+    /// before (it was killed and started again). A restarted process announces itself to its
+    /// peers, so they resend what it lost.
     func joined(restarted: Bool)
 }
 
 public extension Workload {
+    static var needsStartRecord: Bool { true }
     func joined(restarted: Bool) {}
 }
 
@@ -53,7 +57,7 @@ public enum WorkloadKind: String, CaseIterable, Sendable {
 
     /// The kind that runs this one's implementation: a pn-counter node is a counter node, and
     /// the router opens one workload per implementation.
-    var implementation: WorkloadKind { self == .pnCounter ? .gCounter : self }
+    public var implementation: WorkloadKind { self == .pnCounter ? .gCounter : self }
 }
 
 /// A route with the workload type erased: how the router calls a handler and creates its workload.
@@ -62,6 +66,7 @@ struct AnyRoute {
     let kind: WorkloadKind
     let senders: Senders
     let matcher: BodyMatcher
+    let needsStartRecord: Bool
     let emptyStateReply: ((JSONValue) -> JSONValue?)?
     let make: (Node, WorkloadConfig) -> any Workload
     let run: (any Workload, Message) throws -> Void
@@ -70,7 +75,8 @@ struct AnyRoute {
         W.handlers.routes.map { r in
             let run = r.run
             // The router only hands a workload the routes it registered, so the cast cannot fail.
-            return AnyRoute(type: r.type, kind: kind, senders: r.senders, matcher: r.matcher, emptyStateReply: r.emptyStateReply,
+            return AnyRoute(type: r.type, kind: kind, senders: r.senders, matcher: r.matcher, needsStartRecord: W.needsStartRecord,
+                            emptyStateReply: r.emptyStateReply,
                             make: { W(node: $0, config: $1) }, run: { try run(unsafeDowncast($0, to: W.self), $1) })
         }
     }

@@ -31,8 +31,9 @@ final class GCounterKafkaProcessTests: XCTestCase {
         node.send(line("c1", ["type": "add", "msg_id": 6, "delta": "7"]))
         node.send(line("c1", ["type": "add", "msg_id": 7, "delta": 1.5]))
         node.send(line("c1", ["type": "read", "msg_id": 8]))
+        _ = node.waitForLines(8) // the adds wait for the node's start record in lin-kv
         XCTAssertEqual(node.finish(), 0, "clean exit on EOF, after writing every reply")
-        let bodies = node.messages.dropFirst().map { $0["body"]! }
+        let bodies = node.messages.dropFirst().map { $0["body"]! }.sorted { ($0["in_reply_to"]?.int ?? 0) < ($1["in_reply_to"]?.int ?? 0) }
         XCTAssertEqual(bodies.count, 7)
         XCTAssertEqual(bodies[0], ["type": "add_ok", "in_reply_to": 2])
         XCTAssertEqual(bodies[1], ["type": "add_ok", "in_reply_to": 3])

@@ -56,6 +56,29 @@ public final class ManualTransport: Transport {
     public func clearOutput() {
         messages.removeAll()
         destinations.removeAll()
+        linKVServedUpTo = 0
+    }
+
+    // MARK: lin-kv
+
+    /// Maelstrom's lin-kv as `serveLinKV` answers it (a node's start record lives there).
+    public var linKV = KVState()
+    private var linKVServedUpTo = 0
+
+    /// Answers, from `linKV`, every request the node sent lin-kv and not yet answered, then those
+    /// the answers lead to (a start record's read, then its write), firing timers due now between.
+    public func serveLinKV(_ node: Node) {
+        advance(to: now, node)
+        while linKVServedUpTo < messages.count {
+            let m = messages[linKVServedUpTo]
+            linKVServedUpTo += 1
+            guard m["dest"] == "lin-kv", let body = m["body"], let type = body["type"]?.string, let id = body["msg_id"] else { continue }
+            var reply = linKV.serve(type: type, body: body)
+            reply.append(("in_reply_to", id))
+            let src = m["src"] ?? .null
+            node.receive(JSONValue.object([("src", "lin-kv"), ("dest", src), ("body", .object(reply))]).text)
+            advance(to: now, node)
+        }
     }
 }
 

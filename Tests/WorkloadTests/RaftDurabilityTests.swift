@@ -16,10 +16,10 @@ final class RaftDurabilityTests: XCTestCase {
         node = Node(transport: transport, handler: Router(forced: .linKV, config: config))
         node.receive(#"{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n0","n1","n2"]}}"#)
         transport.advance(to: transport.now, node)
-        answerKV() // the registry read (no key): a fresh cluster
-        // The workload starts on its first message; its recovery reads chunk 0 of its log.
+        answerKV() // the start record's read (no key): a fresh process
+        // The workload starts once its start record is written; its recovery reads chunk 0 of its log.
         peer(#"{"type":"lk_vote","term":1,"last_index":0,"last_term":0,"pre":true}"#)
-        for _ in 0..<2 { // the snapshot, then chunk 0
+        for _ in 0..<3 { // the start record's write, the snapshot, then chunk 0
             transport.advance(to: transport.now, node)
             answerKV()
         }
@@ -84,7 +84,7 @@ final class RaftDurabilityTests: XCTestCase {
         node.receive(#"{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0"]}}"#)
         transport.advance(to: transport.now, node)
         node.receive(#"{"src":"c1","dest":"n0","body":{"type":"write","msg_id":2,"key":1,"value":3}}"#)
-        for _ in 0..<10 { // the registry, recovery, the election, the no-op and the write
+        for _ in 0..<10 { // the start record, recovery, the election, the no-op and the write
             answerKV()
             transport.advance(to: transport.now + .ms(20), node)
         }

@@ -15,6 +15,7 @@ final class RaftSafetyTests: XCTestCase {
         router = Router(forced: .linKV)
         node = Node(transport: transport, handler: router)
         node.receive(#"{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0","n1","n2"]}}"#)
+        transport.serveLinKV(node) // the start record: a fresh process
     }
 
     private var raft: Raft { (router.active[.linKV] as! LinearizableKV).raft }

@@ -12,7 +12,9 @@ final class ScaleTests: XCTestCase {
         let node = Node(transport: transport, handler: Router())
         let ids = (0..<14_000).map { "\"n\($0)\"" }.joined(separator: ",")
         node.receive(#"{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":[\#(ids)]}}"#)
+        transport.serveLinKV(node)
         for i in 0..<100 { node.receive(#"{"src":"c1","dest":"n0","body":{"type":"add","msg_id":\#(i + 2),"delta":3}}"#) }
+        transport.serveLinKV(node) // the adds waited for the start record
         node.receive(#"{"src":"c1","dest":"n0","body":{"type":"read","msg_id":1000}}"#)
         XCTAssertEqual(transport.bodies.last?["value"], 300)
         transport.clearOutput()

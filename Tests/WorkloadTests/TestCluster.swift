@@ -17,5 +17,10 @@ func initializedCluster(nodes: Int, latency: Micros = 0, distribution: LatencyDi
     configure(&config.workloads)
     let cluster = Cluster(config)
     XCTAssertEqual(cluster.initialize(), [], "nodes that did not answer init", file: file, line: line)
+    if let workload { // ready once every node's start record names it (with latency, after init_ok)
+        let ready = cluster.run(until: { cluster.nodes.allSatisfy { $0.router?.active[workload.implementation] != nil } },
+                                limit: .seconds(5))
+        XCTAssertTrue(ready, "every node opened \(workload.rawValue)", file: file, line: line)
+    }
     return cluster
 }
