@@ -4,7 +4,8 @@ import EVSimCore
 import Workloads
 
 /// Runs one `TestSpec` the way Maelstrom's harness does (protocol reference §6, §12):
-/// init every node, send the model's setup requests, then `concurrency` closed-loop workers fed by
+/// init every node (each at its start-skew offset; the clients start once all answered, though a
+/// node may still be stalled after its init), send the model's setup requests, then `concurrency` closed-loop workers fed by
 /// one globally staggered generator for `timeLimit` seconds, with the partition and process-fault
 /// nemeses alongside; then, for workloads with a final phase, heal, resume and restart every node,
 /// wait 10 s and run each worker's final operations.
@@ -56,6 +57,8 @@ public final class Runner {
         model = spec.makeModel()
         var config = ClusterConfig(nodeCount: spec.nodeCount, latency: .ms(spec.latencyMS), seed: spec.seed)
         config.distribution = spec.latencyDistribution
+        config.startSkew = spec.startSkew
+        config.logLevel = spec.logLevel
         config.workloads = spec.workloads
         model.configure(&config.workloads)
         config.handlerFactory = spec.handlerFactory

@@ -1,6 +1,7 @@
 import EVCheckers
 import EVCore
 import EVSimCore
+import Logging
 import Workloads
 
 /// One Maelstrom test invocation (`maelstrom test -w … --node-count … --rate …`), as the runner
@@ -29,6 +30,13 @@ public struct TestSpec {
     public var clientTimeout: Micros = .ms(5000)
     /// Quiet period between healing and the final operations (Maelstrom sleeps 10 s).
     public var recoveryWait: Micros = .ms(10_000)
+    /// Init arrival offsets, post-init stalls and kv service delays drawn from the seed (docs/evsim.md,
+    /// "Start skew"): on, as a loaded machine running Maelstrom behaves. `.off` starts every node at
+    /// one instant with services answering in zero time (evsim `--no-start-skew`).
+    public var startSkew: StartSkew = .maelstrom
+    /// Node log lines at or above this level are kept (`Runner.cluster.logs`; the first 50 in
+    /// `TestResult.logs`).
+    public var logLevel: Logger.Level = .warning
     /// Workload tunables handed to every node (production defaults unless a test overrides them).
     public var workloads = WorkloadConfig()
     /// Replaces evnode's router on every node (checker tests inject broken handlers here).

@@ -12,6 +12,10 @@ public struct ClusterSettings: Sendable {
     public var logLevel: Logger.Level = .warning
     /// Virtual wall clock at time 0 (nodes read it through `Node.wallClock`).
     public var wallClockOrigin: Micros = 1_700_000_000_000_000
+    /// Init arrival offsets, post-init stalls and kv service delays (docs/evsim.md, "Start skew").
+    /// Off here, so a hand-driven cluster starts every node at one instant and its services answer
+    /// in zero time; the runner (`TestSpec.startSkew`) turns it on for every challenge run.
+    public var startSkew: StartSkew = .off
 
     public init(nodeCount: Int = 1, latency: Micros = 0, seed: UInt64 = 1) {
         self.nodeCount = nodeCount
@@ -43,6 +47,8 @@ public final class Cluster {
     public private(set) var faultCounts = FaultCounts()
     /// Restarted nodes that did not answer their new `init` within 10 s.
     public private(set) var restartInitFailures: [String] = []
+    /// Each node's start-skew stream (init arrival, then a stall per process), by node id.
+    private var skewStreams: [String: SimRandom] = [:]
 
     public struct FaultCounts: Sendable, Equatable {
         public var kills = 0, starts = 0, pauses = 0, resumes = 0
@@ -67,6 +73,14 @@ public final class Cluster {
         linTSO = LinTSO(network: network)
         rng = root.fork()
         nodeIDs = (0..<config.nodeCount).map { "n\($0)" }
+        // Start skew draws from streams of its own, so turning it on shifts no other draw.
+        if !config.startSkew.isOff {
+            var skewRoot = SimRandom(seed: config.seed ^ 0x57A2_75CE_DA7E_0001)
+            for id in nodeIDs { skewStreams[id] = skewRoot.fork() }
+            for service in [linKV, seqKV, lwwKV, linTSO] as [SimService] {
+                service.setReplyDelay(config.startSkew.serviceDelay, rng: skewRoot.fork())
+            }
+        }
         logs = LogCollector(level: config.logLevel)
         for id in nodeIDs {
             let node = makeProcess(id)
@@ -101,17 +115,47 @@ public final class Cluster {
 
     /// Sends `init` to every node from its own client and runs until all answered.
     /// Returns the ids of nodes that did not answer init_ok within 10 s (Maelstrom's limit).
+    /// With start skew each `init` goes out at its node's drawn arrival offset, and each process
+    /// stalls for its drawn time right after answering it (`startOffsets` has the draws).
     @discardableResult
     public func initialize() -> [String] {
         var answered = Set<String>()
+        var latest = now
         for id in nodeIDs {
             let client = newClient()
-            client.call(id, initBody(id), timeout: .ms(10_000)) { reply in
-                if reply?["type"] == "init_ok" { answered.insert(id) }
+            let offset = drawSkew(id, \.initArrival)
+            prepareStall(node(id))
+            let send = { [unowned self] in
+                client.call(id, initBody(id), timeout: .ms(10_000)) { reply in
+                    if reply?["type"] == "init_ok" { answered.insert(id) }
+                }
             }
+            startOffsets[id] = offset
+            if offset == 0 { send() } else { events.schedule(after: offset, send) }
+            latest = max(latest, now + offset)
         }
-        events.run(until: now + .ms(10_000), while: { answered.count < nodeIDs.count })
+        events.run(until: latest + .ms(10_000), while: { answered.count < nodeIDs.count })
         return nodeIDs.filter { !answered.contains($0) }
+    }
+
+    /// The init arrival offset each node got in `initialize` (0 without start skew).
+    public private(set) var startOffsets: [String: Micros] = [:]
+    /// Every post-init stall drawn, by node, in order (the first is the one after the first init).
+    public private(set) var stalls: [String: [Micros]] = [:]
+
+    /// One draw from node `id`'s start-skew stream (0, drawing nothing, when start skew is off).
+    private func drawSkew(_ id: String, _ part: KeyPath<StartSkew, StartSkew.Spread>) -> Micros {
+        guard var stream = skewStreams[id] else { return 0 }
+        defer { skewStreams[id] = stream }
+        return settings.startSkew[keyPath: part].draw(&stream)
+    }
+
+    /// Draws the stall `process` takes once it has handled its next `init`.
+    private func prepareStall(_ process: SimNode) {
+        guard skewStreams[process.id] != nil else { return }
+        let stall = drawSkew(process.id, \.postInitStall)
+        stalls[process.id, default: []].append(stall)
+        process.stallAfterInit = stall
     }
 
     /// The `init` body the harness sends node `id`.
@@ -146,6 +190,7 @@ public final class Cluster {
         let process = makeProcess(id)
         nodes[index] = process
         network.revive(process)
+        prepareStall(process)
         faultCounts.starts += 1
         newClient().call(id, initBody(id), timeout: .ms(10_000)) { [weak self] reply in
             let ok = reply?["type"] == "init_ok"

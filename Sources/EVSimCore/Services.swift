@@ -6,6 +6,9 @@ public class SimService: Endpoint {
     public let id: String
     unowned let network: SimNetwork
     public private(set) var requests = 0
+    /// Start skew: the time each reply takes to go out (none by default).
+    private var replyDelay = StartSkew.Spread.zero
+    private var delayRNG = SimRandom(seed: 0)
 
     init(id: String, network: SimNetwork) {
         self.id = id
@@ -19,7 +22,18 @@ public class SimService: Endpoint {
         var reply = handle(type: type, body: body, caller: message.src)
         reply.append(("in_reply_to", .int(msgID)))
         let envelope: JSONValue = ["src": .string(id), "dest": .string(message.src), "body": .object(reply)]
-        network.send(from: id, to: message.src, text: envelope.text)
+        // The request takes effect at receipt (so lin-kv stays linearizable: its point lies
+        // within the caller's request/reply window); only the reply waits.
+        let delay = replyDelay.draw(&delayRNG)
+        let network = self.network, id = self.id, text = envelope.text
+        if delay == 0 { return network.send(from: id, to: message.src, text: text) }
+        network.events.schedule(after: delay) { network.send(from: id, to: message.src, text: text) }
+    }
+
+    /// Delays every reply by a draw from `spread` on `rng` (`ClusterSettings.startSkew`).
+    func setReplyDelay(_ spread: StartSkew.Spread, rng: SimRandom) {
+        replyDelay = spread
+        delayRNG = rng
     }
 
     func handle(type: String, body: JSONValue, caller: String) -> [(String, JSONValue)] {

@@ -18,6 +18,14 @@ public final class SimNode: Transport, Endpoint {
     public private(set) var isAlive = true
     /// SIGSTOP'd: messages wait in `backlog` and timers wait until `resume`.
     public private(set) var isPaused = false
+    /// Not scheduled by the host (start skew: right after its first `init`): stopped like a pause,
+    /// but not a fault. It runs again when neither this nor `isPaused` holds.
+    public private(set) var isStalled = false
+    /// Set by the cluster before the process's `init` arrives: once the node has handled it (and
+    /// answered init_ok) the process stalls for this long (`ClusterSettings.startSkew`).
+    var stallAfterInit: Micros?
+    /// Neither dead, nor paused, nor stalled: handlers and timers run.
+    private var isRunning: Bool { isAlive && !isPaused && !isStalled }
     /// Messages that reached the process's stdin while it was paused, with their arrival time.
     private var backlog: [(arrivedAt: Micros, message: SimMessage)] = []
     /// Messages delivered to the handler and timer batches run, for tests of the fault model.
@@ -48,21 +56,41 @@ public final class SimNode: Transport, Endpoint {
 
     public func deliver(_ message: SimMessage) {
         guard isAlive else { return }
-        if isPaused { return backlog.append((events.now, message)) }
+        if !isRunning { return backlog.append((events.now, message)) }
+        handle(message)
+    }
+
+    /// Hands one message to the node; the first `init` it handles may start the start-skew stall.
+    private func handle(_ message: SimMessage) {
         delivered += 1
         message.line.withUnsafeBytes { node.receive(line: $0) }
         afterEvent?(self)
+        if let stall = stallAfterInit, node.isInitialized {
+            stallAfterInit = nil
+            if stall > 0 { self.stall(for: stall) }
+        }
+    }
+
+    /// The host does not schedule the process for `duration` (see `isStalled`).
+    private func stall(for duration: Micros) {
+        isStalled = true
+        wakeAt = nil
+        events.schedule(after: duration) { [weak self] in
+            guard let self, self.isAlive, self.isStalled else { return }
+            self.isStalled = false
+            self.runBacklog()
+        }
     }
 
     /// Keeps one wake-up event scheduled at the node's earliest timer deadline.
     public func timersChanged() {
-        guard isAlive, !isPaused, let deadline = node.nextDeadline else { return }
+        guard isRunning, let deadline = node.nextDeadline else { return }
         if let wakeAt, wakeAt <= deadline { return }
         wakeAt = deadline
         events.schedule(at: deadline) { [weak self] in
             guard let self, self.wakeAt == deadline else { return } // superseded by an earlier wake-up
             self.wakeAt = nil
-            guard self.isAlive, !self.isPaused else { return } // resume re-arms
+            guard self.isRunning else { return } // resume re-arms
             self.timerRuns += 1
             self.node.fireTimers()
             self.afterEvent?(self)
@@ -78,6 +106,7 @@ public final class SimNode: Transport, Endpoint {
         guard isAlive else { return }
         isAlive = false
         isPaused = false
+        isStalled = false
         backlog.removeAll()
         wakeAt = nil
         node = nil // drops the Node, its timers and (with this object) the handler
@@ -95,12 +124,19 @@ public final class SimNode: Transport, Endpoint {
     /// their virtual times (arrival, deadline); overdue timers run as one batch at the earliest
     /// overdue deadline, as one event-loop iteration runs every expired timer (`Node.fireTimers`).
     /// On a tie a message goes first: it was in the pipe when the timer came due.
+    /// A process that is also stalled (start skew) stays stopped until its stall ends.
     func resume() {
         guard isAlive, isPaused else { return }
         isPaused = false
+        runBacklog()
+    }
+
+    /// Runs what waited while the process was stopped (see `resume`), unless it is still stopped.
+    private func runBacklog() {
+        guard isRunning else { return }
         var pending = backlog[...]
         backlog.removeAll()
-        while isAlive {
+        while isRunning {
             let due = node.nextDeadline.flatMap { $0 <= now ? $0 : nil }
             if let due, pending.first.map({ due < $0.arrivedAt }) ?? true {
                 timerRuns += 1
@@ -109,10 +145,10 @@ public final class SimNode: Transport, Endpoint {
                 continue
             }
             guard let next = pending.popFirst() else { break }
-            delivered += 1
-            next.message.line.withUnsafeBytes { node.receive(line: $0) }
-            afterEvent?(self)
+            handle(next.message)
         }
+        // Stopped again (a stall after a backlogged init): the rest waits, in order.
+        if isAlive, !pending.isEmpty { backlog.insert(contentsOf: pending, at: 0) }
         timersChanged()
     }
 

@@ -71,6 +71,9 @@ struct EvSim: ParsableCommand {
     @Flag(help: "Run the nodes in durable mode (evnode --durable): every acknowledged write is also stored in lin-kv.")
     var durable = false
 
+    @Flag(help: "Start every node at one instant, with no post-init stall and kv services answering in zero time (start skew off, docs/evsim.md).")
+    var noStartSkew = false
+
     @Option(help: "Draw messages.svg and timeline.html for this stretch of virtual time, FROM_S:TO_S (e.g. 3.5:7), in full instead of the run's start up to the cap. Does not change the run.")
     var diagramWindow: String?
 
@@ -88,7 +91,7 @@ struct EvSim: ParsableCommand {
 
     private var hasOverrides: Bool {
         timeLimit != nil || rate != nil || latency != nil || nemesis != nil || nemesisInterval != nil || topology != nil
-            || durable
+            || durable || noStartSkew
     }
 
     /// The overrides as they must be repeated in a replay command.
@@ -101,6 +104,7 @@ struct EvSim: ParsableCommand {
         if let nemesisInterval { parts.append("--nemesis-interval \(nemesisInterval)") }
         if let topology { parts.append("--topology \(topology)") }
         if durable { parts.append("--durable") }
+        if noStartSkew { parts.append("--no-start-skew") }
         return parts.map { " " + $0 }.joined()
     }
 
@@ -112,6 +116,7 @@ struct EvSim: ParsableCommand {
         if let nemesis, let kinds = NemesisKind.parse(nemesis) { spec.nemesis = kinds }
         if let nemesisInterval { spec.nemesisInterval = nemesisInterval }
         if durable { spec.workloads.durability.enabled = true }
+        if noStartSkew { spec.startSkew = .off }
         if let name = topology, let t = Topology(name: name), workload == .broadcast {
             spec.topology = t
             spec.makeModel = { BroadcastModel(topology: t) }

@@ -3,7 +3,7 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:10.400]
+set xrange [0:10.405]
 set yrange [0:*]
 set output "latency-raw.png"
 set title "evsim 1: latency of every operation"

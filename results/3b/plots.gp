@@ -3,9 +3,9 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:31.000]
+set xrange [0:31.044]
 set yrange [0:*]
-set arrow from 30.000, graph 0 to 30.000, graph 1 nohead dt 2 lc rgb "#555555"
+set arrow from 30.043, graph 0 to 30.043, graph 1 nohead dt 2 lc rgb "#555555"
 set output "latency-raw.png"
 set title "evsim 3b: latency of every operation"
 set ylabel "latency (ms)"
@@ -25,7 +25,7 @@ set ylabel "messages / s"
 plot "net.tsv" using 1:2 with steps lw 1.5 title "servers", "net.tsv" using 1:3 with steps lw 1.5 title "clients"
 unset object
 unset arrow
-set xrange [0:237.3]
+set xrange [0:238.3]
 set yrange [0:1]
 set output "stable-latency.png"
 set title "evsim 3b: stable latency of broadcast values (CDF)"

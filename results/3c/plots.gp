@@ -3,10 +3,10 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:31.000]
+set xrange [0:31.044]
 set yrange [0:*]
-set object 1 rect from 0.000, graph 0 to 8.093, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set arrow from 30.000, graph 0 to 30.000, graph 1 nohead dt 2 lc rgb "#555555"
+set object 1 rect from 0.043, graph 0 to 8.136, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set arrow from 30.043, graph 0 to 30.043, graph 1 nohead dt 2 lc rgb "#555555"
 set output "latency-raw.png"
 set title "evsim 3c: latency of every operation"
 set ylabel "latency (ms)"
@@ -26,7 +26,7 @@ set ylabel "messages / s"
 plot "net.tsv" using 1:2 with steps lw 1.5 title "servers", "net.tsv" using 1:3 with steps lw 1.5 title "clients"
 unset object
 unset arrow
-set xrange [0:12855.1]
+set xrange [0:12295.5]
 set yrange [0:1]
 set output "stable-latency.png"
 set title "evsim 3c: stable latency of broadcast values (CDF)"

@@ -3,9 +3,9 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:31.000]
+set xrange [0:31.005]
 set yrange [0:*]
-set arrow from 30.000, graph 0 to 30.000, graph 1 nohead dt 2 lc rgb "#555555"
+set arrow from 30.004, graph 0 to 30.004, graph 1 nohead dt 2 lc rgb "#555555"
 set output "latency-raw.png"
 set title "evsim 5c: latency of every operation"
 set ylabel "latency (ms)"

@@ -3,7 +3,7 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:20.700]
+set xrange [0:20.705]
 set yrange [0:*]
 set output "latency-raw.png"
 set title "evsim 6b-nofault: latency of every operation"

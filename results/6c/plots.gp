@@ -3,10 +3,10 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:20.700]
+set xrange [0:20.705]
 set yrange [0:*]
-set object 1 rect from 0.000, graph 0 to 16.229, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 2 rect from 19.761, graph 0 to 20.000, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 1 rect from 0.004, graph 0 to 16.234, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 2 rect from 19.765, graph 0 to 20.004, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
 set output "latency-raw.png"
 set title "evsim 6c: latency of every operation"
 set ylabel "latency (ms)"

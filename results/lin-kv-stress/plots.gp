@@ -3,18 +3,18 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:62.441]
+set xrange [0:62.479]
 set yrange [0:*]
-set object 1 rect from 0.000, graph 0 to 1.059, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 2 rect from 5.723, graph 0 to 6.467, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 3 rect from 10.787, graph 0 to 15.800, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 4 rect from 21.719, graph 0 to 22.294, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 5 rect from 25.700, graph 0 to 27.719, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 6 rect from 29.788, graph 0 to 34.968, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 7 rect from 39.567, graph 0 to 40.675, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 8 rect from 46.438, graph 0 to 48.126, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 9 rect from 53.309, graph 0 to 59.122, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 10 rect from 59.413, graph 0 to 60.000, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 1 rect from 0.004, graph 0 to 1.064, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 2 rect from 5.727, graph 0 to 6.472, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 3 rect from 10.791, graph 0 to 15.804, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 4 rect from 21.723, graph 0 to 22.299, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 5 rect from 25.705, graph 0 to 27.723, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 6 rect from 29.792, graph 0 to 34.972, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 7 rect from 39.571, graph 0 to 40.680, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 8 rect from 46.442, graph 0 to 48.131, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 9 rect from 53.313, graph 0 to 59.127, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 10 rect from 59.417, graph 0 to 60.004, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
 set output "latency-raw.png"
 set title "evsim lin-kv-stress: latency of every operation"
 set ylabel "latency (ms)"

@@ -3,11 +3,11 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:41.300]
+set xrange [0:41.305]
 set yrange [0:*]
-set object 1 rect from 0.000, graph 0 to 8.093, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 2 rect from 26.569, graph 0 to 30.000, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set arrow from 40.000, graph 0 to 40.000, graph 1 nohead dt 2 lc rgb "#555555"
+set object 1 rect from 0.004, graph 0 to 8.098, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 2 rect from 26.573, graph 0 to 30.004, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set arrow from 40.004, graph 0 to 40.004, graph 1 nohead dt 2 lc rgb "#555555"
 set output "latency-raw.png"
 set title "evsim pn-counter: latency of every operation"
 set ylabel "latency (ms)"
