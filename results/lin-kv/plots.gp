@@ -3,11 +3,12 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:62.216]
+set xrange [0:62.252]
 set yrange [0:*]
-set object 1 rect from 0.004, graph 0 to 3.536, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 2 rect from 19.081, graph 0 to 21.562, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 3 rect from 35.961, graph 0 to 52.670, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 1 rect from 0.000, graph 0 to 19.210, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 2 rect from 22.719, graph 0 to 32.998, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 3 rect from 33.907, graph 0 to 43.873, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 4 rect from 47.731, graph 0 to 59.586, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
 set output "latency-raw.png"
 set title "evsim lin-kv: latency of every operation"
 set ylabel "latency (ms)"

@@ -6,14 +6,16 @@ import EVCore
 /// - `StartRecord`: whether this process is a restart, and when a workload may run;
 /// - `HoldQueue`: the messages that wait for either, with their receipt times.
 ///
-/// A message waits (held) while its workload's record is not confirmed, or while its body fits
-/// several workloads and none runs here (a bare `read`). Such a body is placed by the next message
-/// that tells, or by the peers' start records, read when it is held; held `ambiguousHoldLimit`, it
-/// gets the reply every candidate would give from an empty cluster if all peers' records are read
-/// and name none of them (nothing was answered anywhere: every node records a workload before it
-/// answers its first message), else error 11. A message held `startHoldLimit` is refused with
-/// error 11. A handler's thrown `ProtocolError` becomes the error reply; it is logged once per
-/// sender, type and code (then at debug level), so a flood of bad messages cannot flood stderr.
+/// A message waits (held) while its workload's record is not confirmed (stateless echo and
+/// unique-ids keep none), or while its body fits several workloads and none runs here (a bare
+/// `read`). Such a body is placed by the next message that tells, by this node's own record (a
+/// restart reopens its workloads), or by the peers' records, all read when it is held; held
+/// `ambiguousHoldLimit`, it gets the reply every candidate would give from an empty cluster if
+/// every peer's record was read and names none of them (nothing was answered anywhere: a node
+/// records a workload before it answers its first message), else error 11. A message held
+/// `startHoldLimit` is refused with error 11. A handler's thrown `ProtocolError` becomes the error
+/// reply; it is logged once per sender, type and code (then at debug level), so a flood of bad
+/// messages cannot flood stderr.
 public final class Router: MessageHandler {
     public let forced: WorkloadKind?
     public let config: WorkloadConfig
@@ -70,22 +72,28 @@ public final class Router: MessageHandler {
         expiryAt = nil
         polling = false
         record = StartRecord(nodeID: node.id, incarnation: Int(max(node.wallClock, 1)))
-        var effects = record.start() // a read after init_ok
-        if let forced, Self.table.anyRoute(of: forced).needsStartRecord { effects += record.need(forced) }
-        perform(effects)
+        step { $0.start() }
+        if let forced, Self.table.anyRoute(of: forced).needsStartRecord {
+            node.after(0) { [weak self] in self?.step { $0.need(forced) } } // after init_ok
+        }
     }
 
     // MARK: the start record's driver
 
-    private func perform(_ effects: [StartRecord.Effect]) {
+    /// Runs one transition of the start record and carries out what it asks for.
+    private func step(_ transition: (inout StartRecord) -> [StartRecord.Effect]) {
+        let wasKnown = record.known
+        let effects = transition(&record)
+        if !wasKnown && record.known { logStart() }
         for effect in effects {
             switch effect {
+            case .wake(let delay):
+                node.after(delay) { [weak self] in self?.step { $0.lookUp() } }
             case .read(let delay):
                 node.after(delay) { [weak self] in self?.readRecord() }
             case .write(let from, let to):
                 KVClient(node: node, service: KVClient.linKV).cas(record.key, from: from ?? .null, to: to, createIfMissing: from == nil) { [weak self] result in
-                    guard let self else { return }
-                    self.perform(self.record.writeAnswered(result))
+                    self?.step { $0.writeAnswered(result) }
                 }
             case .recorded(let kinds):
                 for kind in WorkloadKind.allCases where kinds.contains(kind) && active[kind] == nil { open(kind) }
@@ -96,11 +104,7 @@ public final class Router: MessageHandler {
 
     private func readRecord() {
         KVClient(node: node, service: KVClient.linKV).read(record.key) { [weak self] result in
-            guard let self else { return }
-            let wasKnown = self.record.known
-            let effects = self.record.readAnswered(result)
-            if !wasKnown && self.record.known { self.logStart() }
-            self.perform(effects)
+            self?.step { $0.readAnswered(result) }
         }
     }
 
@@ -138,7 +142,7 @@ public final class Router: MessageHandler {
         case .run(let route):
             if active[route.kind] == nil && !route.needsStartRecord { open(route.kind) }
             guard let workload = active[route.kind] else {
-                perform(record.need(route.kind))
+                step { $0.need(route.kind) }
                 return hold(message, .startRecord)
             }
             let bound = BoundRoute(route: route, workload: workload)
@@ -212,14 +216,16 @@ public final class Router: MessageHandler {
         armExpiry()
     }
 
-    /// Asks the peers' start records which candidate the cluster runs, once at a time.
+    /// Asks this process's own record (a restart reopens its workloads) and the peers' records
+    /// (the workload the cluster runs) where the held body belongs, once at a time.
     private func poll(_ candidates: [WorkloadKind]) {
+        step { $0.lookUp() }
         guard !polling else { return }
         polling = true
         readPeerRecords { [weak self] named, _ in
             guard let self else { return }
             self.polling = false
-            if let kind = candidates.first(where: named.contains) { self.perform(self.record.need(kind)) }
+            if let kind = candidates.first(where: named.contains) { self.step { $0.need(kind) } }
         }
     }
 
@@ -235,7 +241,7 @@ public final class Router: MessageHandler {
                     if self.active[kind] != nil {
                         self.node.redeliver(line: h.line, receivedAt: h.receivedAt)
                     } else {
-                        self.perform(self.record.need(kind)) // released when it is recorded
+                        self.step { $0.need(kind) } // released when it is recorded
                         _ = self.held.hold(HoldQueue.Held(line: h.line, receivedAt: h.receivedAt, request: h.request, reason: .startRecord,
                                                           deadline: h.receivedAt + Self.startHoldLimit))
                     }

@@ -5,23 +5,27 @@ import EVCore
 ///
 /// A process started after a kill gets only `init`, not the messages that told its predecessor its
 /// workload. So every process keeps a record of its own in lin-kv, `evnode/node/<id>`, holding its
-/// incarnation and the workloads it runs. At init it reads that key: a record written by another
-/// incarnation means this process replaces one that ran here, and reopens its workloads at once
-/// as restarted (`Workload.joined(restarted: true)`); no record means no process of this node
-/// ever answered a workload's message, so this one starts fresh. What peers write is never read
-/// here: a peer that started a moment earlier says nothing about this process.
+/// incarnation and the workloads it runs. A record written by another incarnation means this
+/// process replaces one that ran here: it reopens those workloads at once, as restarted
+/// (`Workload.joined(restarted: true)`). No record means no process of this node ever answered a
+/// workload's message, so this one starts fresh. What peers write is never read here: a peer that
+/// started a moment earlier says nothing about this process.
 ///
 /// Two rules make "no record" a proof:
 /// - A workload runs only once it is *recorded*: the record naming it is confirmed stored
 ///   (`isRecorded`). Until then its messages are held, so a process killed before its record
 ///   landed answered nothing its successor must remember.
-/// - The record is written by compare-and-set from the value last read (create when none), so a
-///   write of a killed predecessor still in flight cannot overwrite it, and a write of ours that
-///   timed out is recognised by its incarnation when the key is read again.
-/// A read that fails for another reason than a missing key (a timeout, a pause) is retried, never
-/// taken for "fresh": a restarted kafka owner taking itself for fresh would hand out offsets
-/// again. Cost: one lin-kv read per process start and one write per process (one more for each
-/// workload opened after the first).
+/// - The record is written by compare-and-set from the value last read (create when none is
+///   known), so a write of a killed predecessor still in flight cannot overwrite it, and a write
+///   of ours that timed out is recognised by its incarnation when the key is read.
+///
+/// Cost: one lin-kv round trip per process start. The first workload to record is written by a
+/// create-if-missing compare-and-set: it succeeds on a fresh start, so one round trip both proves
+/// the start fresh and stores the record; it fails (22) only on a restart, which then reads the
+/// record. A process that has nothing to record within `lookAhead` of init reads its record then,
+/// so that a restarted one reopens its workloads even when no message would open them. A read that
+/// fails for another reason than a missing key (a timeout, a pause) is retried, never taken for
+/// "fresh": a restarted kafka owner taking itself for fresh would hand out offsets again.
 struct StartRecord {
     struct Content: Equatable {
         var incarnation: Int
@@ -47,6 +51,8 @@ struct StartRecord {
 
     /// What the driver does next.
     enum Effect: Equatable {
+        /// Call `lookUp` after `delay`.
+        case wake(after: Micros)
         /// Read the key, after `delay`.
         case read(after: Micros)
         /// Compare-and-set the key from `from` (nil: create it) to `to`.
@@ -58,11 +64,13 @@ struct StartRecord {
     private enum Phase: Equatable { case idle, reading, writing(Content) }
 
     static let retryDelay: Micros = .ms(500)
+    /// How long after init a process with nothing to record reads its record anyway.
+    static let lookAhead: Micros = .seconds(1)
 
     let key: JSONValue
     let incarnation: Int
     private var phase = Phase.idle
-    /// Whether the key has been read once (until then nothing is known).
+    /// Whether this process knows if it is a restart (the key was read, or created by us).
     private(set) var known = false
     /// The predecessor's record, if this process is a restart.
     private(set) var predecessor: Content?
@@ -86,9 +94,15 @@ struct StartRecord {
     /// Whether `kind` may run: the record naming it is stored.
     func isRecorded(_ kind: WorkloadKind) -> Bool { confirmed.contains(kind) }
 
-    /// The first read, at init.
+    /// At init: whatever the process learns first, its first workload to record or `lookAhead`.
     mutating func start() -> [Effect] {
-        precondition(phase == .idle && !known, "the start record is read once per process")
+        precondition(phase == .idle && !known && wanted.isEmpty, "one start per process")
+        return [.wake(after: Self.lookAhead)]
+    }
+
+    /// `lookAhead` after init: reads the record unless something already did or is doing so.
+    mutating func lookUp() -> [Effect] {
+        guard phase == .idle && !known else { return [] }
         phase = .reading
         return [.read(after: 0)]
     }
@@ -97,7 +111,7 @@ struct StartRecord {
     mutating func need(_ kind: WorkloadKind) -> [Effect] {
         guard !wanted.contains(kind) else { return [] }
         wanted.insert(kind)
-        return phase == .idle && known ? writeIfNeeded() : []
+        return phase == .idle ? writeIfNeeded() : []
     }
 
     mutating func readAnswered(_ result: KVResult) -> [Effect] {
@@ -134,6 +148,7 @@ struct StartRecord {
         case .ok:
             stored = content.json
             confirmed = content.workloads
+            known = true // created, or written from what was read: either way no predecessor is unknown
             phase = .idle
             return [.recorded(confirmed)] + writeIfNeeded()
         case .error(.preconditionFailed, _), .timeout:
@@ -146,8 +161,10 @@ struct StartRecord {
         }
     }
 
+    /// Writes the wanted workloads, from the value last read, or by creating the key when nothing
+    /// was read yet.
     private mutating func writeIfNeeded() -> [Effect] {
-        assert(phase == .idle && known)
+        assert(phase == .idle)
         guard !wanted.isSubset(of: confirmed) else { return [] }
         let content = Content(incarnation: incarnation, workloads: wanted)
         phase = .writing(content)
