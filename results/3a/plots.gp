@@ -3,7 +3,7 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:31.007]
+set xrange [0:31.008]
 set yrange [0:*]
 set arrow from 30.007, graph 0 to 30.007, graph 1 nohead dt 2 lc rgb "#555555"
 set output "latency-raw.png"

@@ -3,11 +3,11 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:31.103]
+set xrange [0:31.251]
 set yrange [0:*]
-set object 1 rect from 0.043, graph 0 to 10.023, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 2 rect from 17.391, graph 0 to 20.100, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set arrow from 30.100, graph 0 to 30.100, graph 1 nohead dt 2 lc rgb "#555555"
+set object 1 rect from 0.244, graph 0 to 10.223, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 2 rect from 17.592, graph 0 to 20.244, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set arrow from 30.244, graph 0 to 30.244, graph 1 nohead dt 2 lc rgb "#555555"
 set output "latency-raw.png"
 set title "evsim 3d-partition: latency of every operation"
 set ylabel "latency (ms)"
@@ -27,7 +27,7 @@ set ylabel "messages / s"
 plot "net.tsv" using 1:2 with steps lw 1.5 title "servers", "net.tsv" using 1:3 with steps lw 1.5 title "clients"
 unset object
 unset arrow
-set xrange [0:13106.1]
+set xrange [0:12879.3]
 set yrange [0:1]
 set output "stable-latency.png"
 set title "evsim 3d-partition: stable latency of broadcast values (CDF)"

@@ -3,9 +3,9 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:31.103]
+set xrange [0:31.278]
 set yrange [0:*]
-set arrow from 30.100, graph 0 to 30.100, graph 1 nohead dt 2 lc rgb "#555555"
+set arrow from 30.270, graph 0 to 30.270, graph 1 nohead dt 2 lc rgb "#555555"
 set output "latency-raw.png"
 set title "evsim 3e: latency of every operation"
 set ylabel "latency (ms)"

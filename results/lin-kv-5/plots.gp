@@ -3,7 +3,7 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:62.500]
+set xrange [0:62.498]
 set yrange [0:*]
 set object 1 rect from 0.004, graph 0 to 8.098, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
 set object 2 rect from 26.573, graph 0 to 33.562, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
@@ -11,13 +11,18 @@ set object 3 rect from 50.272, graph 0 to 60.004, graph 1 behind fc rgb "#f4cccc
 set output "latency-raw.png"
 set title "evsim lin-kv-5: latency of every operation"
 set ylabel "latency (ms)"
-plot "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "cas" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb "#ff7f0e" title "cas fail", \
+plot "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "cas" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb "#1f77b4" title "cas ok", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "cas" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb "#ff7f0e" title "cas fail", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "cas" && strcol(4) eq "info" ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb "#d62728" title "cas info", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "read" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 5 ps 0.5 lc rgb "#2ca02c" title "read ok", \
      "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "read" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 5 ps 0.5 lc rgb "#ff7f0e" title "read fail", \
-     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "write" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 9 ps 0.5 lc rgb "#ff7f0e" title "write fail"
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "write" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 9 ps 0.5 lc rgb "#9467bd" title "write ok", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "write" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 9 ps 0.5 lc rgb "#ff7f0e" title "write fail", \
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "write" && strcol(4) eq "info" ? $2 : 1/0) with points pt 9 ps 0.5 lc rgb "#d62728" title "write info"
 set output "rate.png"
 set title "evsim lin-kv-5: throughput by completion time"
 set ylabel "operations / s"
-plot for [i=2:4] "rate.tsv" using 1:i with lines lw 1.5 title columnheader(i)
+plot for [i=2:9] "rate.tsv" using 1:i with lines lw 1.5 title columnheader(i)
 set output "latency-quantiles.png"
 set title "evsim lin-kv-5: latency quantiles per window"
 set ylabel "latency (ms)"

@@ -3,7 +3,7 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:62.240]
+set xrange [0:62.253]
 set yrange [0:*]
 set output "latency-raw.png"
 set title "evsim lin-kv-nofault: latency of every operation"

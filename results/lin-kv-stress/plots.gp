@@ -3,7 +3,7 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:62.479]
+set xrange [0:62.295]
 set yrange [0:*]
 set object 1 rect from 0.004, graph 0 to 1.064, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
 set object 2 rect from 5.727, graph 0 to 6.472, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder

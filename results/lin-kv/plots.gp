@@ -3,12 +3,11 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:62.252]
+set xrange [0:62.217]
 set yrange [0:*]
-set object 1 rect from 0.000, graph 0 to 19.210, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 2 rect from 22.719, graph 0 to 32.998, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 3 rect from 33.907, graph 0 to 43.873, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
-set object 4 rect from 47.731, graph 0 to 59.586, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 1 rect from 0.004, graph 0 to 3.536, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 2 rect from 19.081, graph 0 to 21.562, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
+set object 3 rect from 35.961, graph 0 to 52.670, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
 set output "latency-raw.png"
 set title "evsim lin-kv: latency of every operation"
 set ylabel "latency (ms)"
@@ -18,12 +17,11 @@ plot "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "cas" && strcol(4) eq "ok" ?
      "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "read" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 5 ps 0.5 lc rgb "#2ca02c" title "read ok", \
      "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "read" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 5 ps 0.5 lc rgb "#ff7f0e" title "read fail", \
      "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "write" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 9 ps 0.5 lc rgb "#9467bd" title "write ok", \
-     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "write" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 9 ps 0.5 lc rgb "#ff7f0e" title "write fail", \
-     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "write" && strcol(4) eq "info" ? $2 : 1/0) with points pt 9 ps 0.5 lc rgb "#d62728" title "write info"
+     "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "write" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 9 ps 0.5 lc rgb "#ff7f0e" title "write fail"
 set output "rate.png"
 set title "evsim lin-kv: throughput by completion time"
 set ylabel "operations / s"
-plot for [i=2:9] "rate.tsv" using 1:i with lines lw 1.5 title columnheader(i)
+plot for [i=2:8] "rate.tsv" using 1:i with lines lw 1.5 title columnheader(i)
 set output "latency-quantiles.png"
 set title "evsim lin-kv: latency quantiles per window"
 set ylabel "latency (ms)"

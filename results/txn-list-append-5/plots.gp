@@ -3,12 +3,12 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:12.525]
+set xrange [0:10.811]
 set yrange [0:*]
 set output "latency-raw.png"
 set title "evsim txn-list-append-5: latency of every operation"
 set ylabel "latency (ms)"
-plot "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "txn" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb "#ff7f0e" title "txn fail"
+plot "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "txn" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb "#1f77b4" title "txn ok"
 set output "rate.png"
 set title "evsim txn-list-append-5: throughput by completion time"
 set ylabel "operations / s"

@@ -3,14 +3,14 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:31.025]
+set xrange [0:31.178]
 set yrange [0:*]
 set object 1 rect from 0.004, graph 0 to 16.234, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
 set object 2 rect from 19.765, graph 0 to 30.004, graph 1 behind fc rgb "#f4cccc" fs solid 0.6 noborder
 set output "latency-raw.png"
 set title "evsim txn-list-append-partition: latency of every operation"
 set ylabel "latency (ms)"
-plot "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "txn" && strcol(4) eq "fail" ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb "#ff7f0e" title "txn fail"
+plot "latency-raw.tsv" skip 1 using 1:(strcol(3) eq "txn" && strcol(4) eq "ok" ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb "#1f77b4" title "txn ok"
 set output "rate.png"
 set title "evsim txn-list-append-partition: throughput by completion time"
 set ylabel "operations / s"

@@ -3,7 +3,7 @@ set datafile separator "\t"
 set grid
 set key outside right top
 set xlabel "time (s)"
-set xrange [0:10.610]
+set xrange [0:10.768]
 set yrange [0:*]
 set output "latency-raw.png"
 set title "evsim txn-list-append: latency of every operation"
