@@ -75,6 +75,18 @@ final class RestartTests: XCTestCase {
         XCTAssertEqual(c.call("n0", ["type": "list_committed_offsets", "keys": ["k"]])?["offsets"], ["k": 3])
     }
 
+    /// Durable mode, a node with no peer to greet: a restarted owner assigns its keys' offsets only
+    /// once it has recovered its store, so the first send after the restart continues the log
+    /// instead of handing out offset 0 again.
+    func testARestartedDurableKafkaOwnerAssignsOffsetsOnlyOnceRecovered() {
+        let c = initializedCluster(nodes: 1, latency: .ms(10), workload: .kafka) { $0.durability.enabled = true }
+        for i in 0..<3 { XCTAssertEqual(send(c, "n0", "k", i)?["offset"], .int(i)) }
+        XCTAssertTrue(c.kill("n0"))
+        XCTAssertTrue(c.start("n0"))
+        XCTAssertEqual(send(c, "n0", "k", 3)?["offset"], 3, "never an offset handed out before the restart")
+        XCTAssertEqual(c.call("n0", ["type": "poll", "offsets": ["k": 0]])?["msgs"], ["k": [[0, 0], [1, 1], [2, 2], [3, 3]]])
+    }
+
     // MARK: g-counter
 
     /// Each process is its own replica (`<node>/<incarnation>`): a restarted node's adds count in a
