@@ -90,7 +90,11 @@ public final class Txn: ReplicatedWorkload {
     private func transact(_ m: Message) throws {
         let req = try m.requireRequest()
         let ops = try Self.parse(m.body["txn"])
+        // Durable mode: a restarted process reads and stamps only once it holds what was stored.
+        replicated.whenRecovered { [unowned self] in self.execute(req, ops) }
+    }
 
+    private func execute(_ req: RequestRef, _ ops: [MicroOp]) {
         // Execute against the committed map plus this transaction's own earlier writes; collect
         // the final write of each key (order of first write kept, so replication is stable).
         var results: [JSONValue?] = []

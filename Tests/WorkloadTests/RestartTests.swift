@@ -106,6 +106,17 @@ final class RestartTests: XCTestCase {
 
     // MARK: txn
 
+    /// Durable mode: a restarted process answers a transaction only once it recovered what was
+    /// stored, so a read sees a write acknowledged before the kill.
+    func testARestartedDurableTxnNodeReadsOnlyOnceRecovered() {
+        let c = initializedCluster(nodes: 1, latency: .ms(10), workload: .txn) { $0.durability.enabled = true }
+        XCTAssertEqual(c.call("n0", ["type": "txn", "txn": [["w", 1, 1]]])?["type"], "txn_ok")
+        XCTAssertTrue(c.kill("n0"))
+        XCTAssertTrue(c.start("n0"))
+        c.run(for: .ms(1))
+        XCTAssertEqual(c.call("n0", ["type": "txn", "txn": [["r", 1, nil]]], limit: .seconds(2))?["txn"], [["r", 1, 1]])
+    }
+
     /// Stamps are hybrid clocks (at least the wall clock in µs): a restarted node, which lost its
     /// counter, stamps its first write above what it wrote before, so that write wins everywhere.
     func testARestartedTxnNodeStampsAboveWhatItWroteBefore() {
