@@ -88,38 +88,8 @@ public enum FaultFigures {
                    replay: c.replay(seed: result.spec.seed))
     }
 
-    /// Acknowledged data the run lost (see `Row.lost`).
-    public static func lost(_ result: TestResult) -> Int? {
-        let history = result.history
-        switch result.workload {
-        case .broadcast, .gSet:
-            let addF = result.workload == .broadcast ? "broadcast" : "add"
-            let acked = Set(history.compactMap { $0.f == addF && $0.outcome?.isOK == true ? $0.value.int : nil })
-            var missing = Set<Int>()
-            for node in Set(history.map(\.node)) {
-                let last = history.filter { $0.f == "read" && $0.isFinal && $0.node == node && $0.outcome?.isOK == true }
-                    .max { $0.invokeIndex < $1.invokeIndex }
-                guard let read = last?.outcome?.okValue?.array else { continue }
-                missing.formUnion(acked.subtracting(read.compactMap(\.int)))
-            }
-            return missing.count
-        case .gCounter, .pnCounter:
-            // Final reads outside what the acknowledged and unknown adds allow.
-            return result.results["workload"]?["errors"]?.array?.count ?? 0
-        case .kafka:
-            return result.results["workload"]?["lost-write"]?["count"]?.int ?? 0
-        case .txn:
-            return result.brokenInvariants.count
-        case .linKV:
-            // A lost or stale write shows as a key with no linearization.
-            return result.results["workload"]?["invalid-keys"]?.array?.count ?? 0
-        case .txnListAppend:
-            // Lost or reordered appends show as anomalies the model prohibits.
-            return result.results["workload"]?["prohibited-anomaly-types"]?.array?.count ?? 0
-        case .echo, .uniqueIDs:
-            return nil
-        }
-    }
+    /// Acknowledged data the run lost (see `Row.lost`), as its workload's model counts it.
+    public static func lost(_ result: TestResult) -> Int? { result.spec.makeModel().lost(result) }
 
     // MARK: output
 

@@ -50,6 +50,8 @@ public final class BroadcastModel: WorkloadModel {
 
     public func check(_ history: [Operation]) -> CheckResult { SetFullChecker.check(history) }
 
+    public func lost(_ result: TestResult) -> Int? { lostFromFinalReads(result.history, addedBy: "broadcast") }
+
     public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
         [Invariants.everyNodeHoldsEveryAck(history, nodes: cluster.nodeIDs)]
     }

@@ -54,6 +54,9 @@ public final class GCounterModel: WorkloadModel {
         return outcome
     }
 
+    /// Final reads outside what the acknowledged and unknown adds allow.
+    public func lost(_ result: TestResult) -> Int? { result.results["workload"]?["errors"]?.array?.count ?? 0 }
+
     public func check(_ history: [Operation]) -> CheckResult {
         GCounterChecker.check(history, valueChanges: valueLog.changes)
     }

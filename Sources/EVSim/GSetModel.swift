@@ -40,6 +40,8 @@ public final class GSetModel: WorkloadModel {
 
     public func check(_ history: [Operation]) -> CheckResult { SetFullChecker.check(history, add: "add") }
 
+    public func lost(_ result: TestResult) -> Int? { lostFromFinalReads(result.history, addedBy: "add") }
+
     public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
         [Invariants.everyNodeHoldsEveryAck(history, nodes: cluster.nodeIDs, add: "add")]
     }

@@ -213,6 +213,8 @@ public final class KafkaModel: WorkloadModel {
 
     public func check(_ history: [Operation]) -> CheckResult { KafkaChecker.check(history) }
 
+    public func lost(_ result: TestResult) -> Int? { result.results["workload"]?["lost-write"]?["count"]?.int ?? 0 }
+
     public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
         [Invariants.kafkaCommittedOffsetsMonotonicPerNode(history)]
     }

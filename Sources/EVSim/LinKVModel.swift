@@ -136,6 +136,9 @@ public final class LinKVModel: WorkloadModel {
     /// The checker's result plus `answered-fraction`, the availability our goals use: ops answered
     /// :ok or with error 20 or 22. Maelstrom's ok-fraction cannot serve: a perfect store fails
     /// about four cas in five (`from` is drawn blindly), over a quarter of all ops.
+    /// A lost or stale write shows as a key with no linearization.
+    public func lost(_ result: TestResult) -> Int? { result.results["workload"]?["invalid-keys"]?.array?.count ?? 0 }
+
     public func check(_ history: [Operation]) -> CheckResult {
         let result = LinearizabilityChecker(maxStatesPerKey: Self.maxStatesPerKey).check(history)
         let answered = history.filter { op in

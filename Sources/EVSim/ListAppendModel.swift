@@ -77,6 +77,9 @@ public final class ListAppendModel: WorkloadModel {
 
     // MARK: checker
 
+    /// Lost or reordered appends show as anomalies the model prohibits.
+    public func lost(_ result: TestResult) -> Int? { result.results["workload"]?["prohibited-anomaly-types"]?.array?.count ?? 0 }
+
     public func check(_ history: [Operation]) -> CheckResult {
         ListAppendChecker.check(history, model: options.consistency)
     }

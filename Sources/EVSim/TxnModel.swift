@@ -113,6 +113,8 @@ public final class TxnModel: WorkloadModel {
         [Invariants.txnNodesConverged(cluster.nodes.map { ($0.id, ($0.handler as? TxnStateReporting)?.txnRegisters) })]
     }
 
+    public func lost(_ result: TestResult) -> Int? { result.brokenInvariants.count }
+
     public func check(_ history: [Operation]) -> CheckResult {
         let report = TxnChecker(model: options.consistency).check(history)
         let strict = TxnChecker(model: options.consistency, sequentialKeys: true).check(history)

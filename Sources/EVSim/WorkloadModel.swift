@@ -42,6 +42,10 @@ public protocol WorkloadModel: AnyObject {
     /// Checks a finished history.
     func check(_ history: [Operation]) -> CheckResult
 
+    /// Acknowledged data a finished run lost, as its checker counts it (the fault figures' "lost"
+    /// column); nil for a workload that keeps no data. Default: nil.
+    func lost(_ result: TestResult) -> Int?
+
     /// Whether the runner heals the network and waits `recoveryWait` after the run (once the
     /// result map is taken) before checking the invariants, for invariants about node state in
     /// workloads without a final phase. Default: false.
@@ -57,6 +61,7 @@ public extension WorkloadModel {
     var reusableClients: Bool { false }
     func setupRequests(nodeIDs: [String]) -> [(node: String, body: JSONValue)] { [] }
     func configure(_ workloads: inout WorkloadConfig) {}
+    func lost(_ result: TestResult) -> Int? { nil }
     func watch(_ cluster: Cluster) {}
     var settlesBeforeInvariants: Bool { false }
     func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] { [] }
@@ -65,4 +70,17 @@ public extension WorkloadModel {
         let ops = finalOperations(worker: worker)
         return completed < ops.count ? (ops[completed].f, ops[completed].value, 0) : nil
     }
+}
+
+/// Acknowledged elements missing from the last ok final read of some node (broadcast, g-set).
+func lostFromFinalReads(_ history: [Operation], addedBy addF: String) -> Int {
+    let acked = Set(history.compactMap { $0.f == addF && $0.outcome?.isOK == true ? $0.value.int : nil })
+    var missing = Set<Int>()
+    for node in Set(history.map(\.node)) {
+        let last = history.filter { $0.f == "read" && $0.isFinal && $0.node == node && $0.outcome?.isOK == true }
+            .max { $0.invokeIndex < $1.invokeIndex }
+        guard let read = last?.outcome?.okValue?.array else { continue }
+        missing.formUnion(acked.subtracting(read.compactMap(\.int)))
+    }
+    return missing.count
 }

@@ -1,5 +1,7 @@
 import EVCore
 
+public extension WorkloadKind { static let broadcast = WorkloadKind("broadcast") }
+
 /// Challenges 3a–3e: every value broadcast to any node ends up on every node, with few messages.
 ///
 /// The values are a grow-only set replicated through a hub (the first of `node_ids`; the given
@@ -10,13 +12,14 @@ import EVCore
 /// answered at once; nothing waits on peers (in durable mode a new value is answered once it is
 /// stored, and a restarted process answers reads once it has recovered: docs/faults.md).
 public final class Broadcast: GrowOnlySetWorkload {
+    public static let kind = WorkloadKind.broadcast
     public static let replicationName = "bc"
 
     public static let handlers = Handlers<Broadcast> { h in
-        h.on("broadcast") { b, m in try b.broadcast(m) }
-        h.on("read") { b, m in try b.read(m) }
-        h.on("topology") { b, m in try b.topology(m) }
-        h.replicated()
+        h.on("broadcast", example: ["message": 1000]) { b, m in try b.broadcast(m) }
+        h.on("read", example: [:]) { b, m in try b.read(m) }
+        h.on("topology", example: ["topology": ["n0": ["n1"], "n1": ["n0", "n2"], "n2": ["n1"]]]) { b, m in try b.topology(m) }
+        h.replicated(example: [1, 2, 3])
     }
 
     public struct Config: Sendable {

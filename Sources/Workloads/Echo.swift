@@ -1,9 +1,12 @@
 import EVCore
 
 /// Challenge 1: return the `echo` value unchanged, whatever JSON it is.
+public extension WorkloadKind { static let echo = WorkloadKind("echo") }
+
 public final class Echo: Workload {
+    public static let kind = WorkloadKind.echo
     public static let handlers = Handlers<Echo> { h in
-        h.on("echo") { e, m in try e.echo(m) }
+        h.on("echo", example: ["echo": "Please echo 35"]) { e, m in try e.echo(m) }
     }
 
     /// Stateless: a restart changes no answer.

@@ -1,5 +1,10 @@
 import EVCore
 
+public extension WorkloadKind {
+    static let gCounter = WorkloadKind("g-counter")
+    static let pnCounter = WorkloadKind("pn-counter")
+}
+
 /// Challenge 4 (g-counter) and Maelstrom's pn-counter: a counter every node can add to (deltas of
 /// either sign) and read while cut off.
 ///
@@ -16,12 +21,13 @@ import EVCore
 /// Every change of the own entry is published to the peers (the newest state of an entry replaces
 /// an unsent older one), at most once per flush interval, so the adds in between ride along.
 public final class GCounter: ReplicatedWorkload {
+    public static let kind = WorkloadKind.gCounter
     public static let replicationName = "gc"
 
     public static let handlers = Handlers<GCounter> { h in
-        h.on("add", when: .has("delta")) { g, m in try g.add(m) }
-        h.on("read") { g, m in try g.read(m) }
-        h.replicated()
+        h.on("add", when: .has("delta"), example: ["delta": 5]) { g, m in try g.add(m) }
+        h.on("read", example: [:]) { g, m in try g.read(m) }
+        h.replicated(example: [["n0/x", 5, 0], ["n2/y", 1, 1]])
     }
 
     public struct Config: Sendable {

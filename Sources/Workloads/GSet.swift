@@ -1,15 +1,18 @@
 import EVCore
 
+public extension WorkloadKind { static let gSet = WorkloadKind("g-set") }
+
 /// Maelstrom's g-set: `add {element}` and `read` → all elements, available under partitions.
 /// A grow-only set of integers replicated through a hub, the layout broadcast uses
 /// (docs/replication.md), with a longer flush: Maelstrom's g-set test reads far less often.
 public final class GSet: GrowOnlySetWorkload {
+    public static let kind = WorkloadKind.gSet
     public static let replicationName = "gs"
 
     public static let handlers = Handlers<GSet> { h in
-        h.on("add", when: .has("element")) { g, m in try g.add(m) }
-        h.on("read") { g, m in try g.read(m) }
-        h.replicated()
+        h.on("add", when: .has("element"), example: ["element": 5]) { g, m in try g.add(m) }
+        h.on("read", example: [:]) { g, m in try g.read(m) }
+        h.replicated(example: [4, 5, 6])
     }
 
     public struct Config: Sendable {

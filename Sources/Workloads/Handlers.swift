@@ -66,6 +66,9 @@ public struct Handlers<W: Workload> {
         /// The reply a body gets from a cluster where nothing has happened yet (nil: no such
         /// reply, or none for this body). See `Router` on messages held too long.
         let emptyStateReply: ((JSONValue) -> JSONValue?)?
+        /// A valid body of this route (with its type, without msg_id): a fuzzer seed and a
+        /// documentation example.
+        let example: JSONValue
         let run: (W, Message) throws -> Void
     }
 
@@ -74,12 +77,15 @@ public struct Handlers<W: Workload> {
     public init(_ build: (inout Handlers<W>) -> Void) { build(&self) }
 
     /// Registers `run` for messages of `type` (whose body `when` accepts, where several
-    /// workloads serve the type).
+    /// workloads serve the type). `example` holds the fields of one valid body besides type and
+    /// msg_id.
     public mutating func on(_ type: String, from senders: Senders = .anyone, when matcher: BodyMatcher = .always,
-                            emptyStateReply: ((JSONValue) -> JSONValue?)? = nil,
+                            emptyStateReply: ((JSONValue) -> JSONValue?)? = nil, example: JSONValue,
                             _ run: @escaping (W, Message) throws -> Void) {
         precondition(!routes.contains { $0.type == type }, "\(W.self) registers \(type) twice")
-        routes.append(Route(type: type, senders: senders, matcher: matcher, emptyStateReply: emptyStateReply, run: run))
+        precondition(example.members != nil, "\(W.self)'s example of \(type) is not an object")
+        let body = JSONValue.object([("type", .string(type))] + (example.members ?? []))
+        routes.append(Route(type: type, senders: senders, matcher: matcher, emptyStateReply: emptyStateReply, example: body, run: run))
     }
 }
 

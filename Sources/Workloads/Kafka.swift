@@ -1,5 +1,7 @@
 import EVCore
 
+public extension WorkloadKind { static let kafka = WorkloadKind("kafka") }
+
 /// Challenges 5a–5c: a replicated append-only log per key, with consumer offsets.
 ///
 /// Design (docs/kafka.md):
@@ -21,16 +23,17 @@ import EVCore
 ///   handshake) and recovers what they hold of every key, so an offset is never used twice. Sends to
 ///   its keys wait for that, up to `recoveryWait`, then get error 11.
 public final class Kafka: ReplicatedWorkload {
+    public static let kind = WorkloadKind.kafka
     public static let replicationName = "kf"
 
     public static let handlers = Handlers<Kafka> { h in
-        h.on("send") { k, m in try k.send(m) }
-        h.on("poll") { k, m in try k.poll(m) }
-        h.on("commit_offsets") { k, m in try k.commit(m) }
-        h.on("list_committed_offsets") { k, m in try k.list(m) }
-        h.on("kf_send", from: .peers) { k, m in try k.forwardedSend(m) }
-        h.on("kf_list", from: .peers) { k, m in try k.peerList(m) }
-        h.replicated()
+        h.on("send", example: ["key": "k1", "msg": 123]) { k, m in try k.send(m) }
+        h.on("poll", example: ["offsets": ["k1": 0, "k2": 3]]) { k, m in try k.poll(m) }
+        h.on("commit_offsets", example: ["offsets": ["k1": 0]]) { k, m in try k.commit(m) }
+        h.on("list_committed_offsets", example: ["keys": ["k1", "k2"]]) { k, m in try k.list(m) }
+        h.on("kf_send", from: .peers, example: ["key": "k2", "msg": 7]) { k, m in try k.forwardedSend(m) }
+        h.on("kf_list", from: .peers, example: ["keys": ["k1"]]) { k, m in try k.peerList(m) }
+        h.replicated(example: [["m", "k3", 0, 10], ["m", "k3", 1, 11], ["c", "k3", 1]])
     }
 
     public struct Config: Sendable {

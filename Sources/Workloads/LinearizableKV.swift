@@ -1,17 +1,20 @@
 import EVCore
 
+public extension WorkloadKind { static let linKV = WorkloadKind("lin-kv") }
+
 /// Maelstrom's lin-kv (the Raft chapter): `read {key}`, `write {key, value}`, `cas {key, from, to}`
 /// on a linearizable map, served by the nodes' own consensus (`ConsensusService` over `Raft`,
 /// docs/linkv.md), not by Maelstrom's lin-kv service. Writes and cas are log entries; reads go by
 /// read index. This file holds the client handlers and the map (`KVMachine`), nothing else.
 public final class LinearizableKV: ConsensusWorkload {
+    public static let kind = WorkloadKind.linKV
     public static let consensusPrefix = "lk"
 
     public static let handlers = Handlers<LinearizableKV> { h in
-        h.on("read", when: .has("key")) { kv, m in try kv.read(m) }
-        h.on("write") { kv, m in try kv.write(m) }
-        h.on("cas") { kv, m in try kv.cas(m) }
-        h.consensus()
+        h.on("read", when: .has("key"), example: ["key": 1]) { kv, m in try kv.read(m) }
+        h.on("write", example: ["key": 1, "value": 3]) { kv, m in try kv.write(m) }
+        h.on("cas", example: ["key": 1, "from": 3, "to": 4]) { kv, m in try kv.cas(m) }
+        h.consensus(exampleCommand: ["w", 1, 3])
     }
 
     public struct Config: Sendable {

@@ -1,5 +1,7 @@
 import EVCore
 
+public extension WorkloadKind { static let txnListAppend = WorkloadKind("txn-list-append") }
+
 /// Maelstrom's txn-list-append (the Datomic chapter): transactions of `["r", k, null]` and
 /// `["append", k, v]` over lists, strict serializable. Served on the nodes' own consensus
 /// (`ConsensusService` over `Raft`, docs/listappend.md): a transaction with an append is one log
@@ -8,11 +10,13 @@ import EVCore
 /// transaction that completed before it began, and never a partial effect: none is ever aborted
 /// half-way, and one that cannot be served is refused (error 11) only if it never left this node.
 public final class ListAppend: ConsensusWorkload {
+    public static let kind = WorkloadKind.txnListAppend
     public static let consensusPrefix = "la"
 
     public static let handlers = Handlers<ListAppend> { h in
-        h.on("txn", when: .custom(requirement: "micro-ops r and append", ListAppend.isListAppend), emptyStateReply: Txn.readsOfNothing) { la, m in try la.transact(m) }
-        h.consensus()
+        h.on("txn", when: .custom(requirement: "micro-ops r and append", ListAppend.isListAppend), emptyStateReply: Txn.readsOfNothing,
+             example: ["txn": [["r", 1, nil], ["append", 1, 6]]]) { la, m in try la.transact(m) }
+        h.consensus(exampleCommand: [["append", 1, 3], ["r", 1, nil]])
     }
 
     public struct Config: Sendable {

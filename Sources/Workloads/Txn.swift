@@ -1,5 +1,7 @@
 import EVCore
 
+public extension WorkloadKind { static let txn = WorkloadKind("txn-rw-register") }
+
 /// Challenges 6a–6c: totally-available transactions over a map of registers (txn-rw-register).
 ///
 /// Every transaction runs at once against this node's own copy of the map and is answered
@@ -17,11 +19,13 @@ import EVCore
 ///
 /// Keys and values may be any JSON (Maelstrom sends integers). Bad input gets error 12.
 public final class Txn: ReplicatedWorkload {
+    public static let kind = WorkloadKind.txn
     public static let replicationName = "tx"
 
     public static let handlers = Handlers<Txn> { h in
-        h.on("txn", when: .custom(requirement: "micro-ops r and w", Txn.isRWRegister), emptyStateReply: Txn.readsOfNothing) { t, m in try t.transact(m) }
-        h.replicated()
+        h.on("txn", when: .custom(requirement: "micro-ops r and w", Txn.isRWRegister), emptyStateReply: Txn.readsOfNothing,
+             example: ["txn": [["r", 1, nil], ["w", 1, 6], ["w", 2, 9]]]) { t, m in try t.transact(m) }
+        h.replicated(example: [[1, 0, [[1, 5], [2, 6]]]])
     }
 
     public struct Config: Sendable {

@@ -4,9 +4,12 @@ import EVCore
 /// An id is "<node>-<epoch>-<counter>": the node id makes nodes disjoint, the epoch (wall-clock
 /// microseconds when this process started the workload, base 36) makes a restarted node or
 /// cluster disjoint from the process before, and the counter makes ids from one process distinct.
+public extension WorkloadKind { static let uniqueIDs = WorkloadKind("unique-ids") }
+
 public final class UniqueIDs: Workload {
+    public static let kind = WorkloadKind.uniqueIDs
     public static let handlers = Handlers<UniqueIDs> { h in
-        h.on("generate") { u, m in try u.generate(m) }
+        h.on("generate", example: [:]) { u, m in try u.generate(m) }
     }
 
     /// Stateless: a restart changes no answer.

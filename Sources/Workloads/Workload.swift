@@ -9,6 +9,8 @@ import EVCore
 /// workload; a closure handed to a component the workload owns (`ReplicatedState`, `Replicator`,
 /// `DurableLog`), which dies with it and never calls back after, captures `[unowned self]`.
 public protocol Workload: AnyObject {
+    /// Its Maelstrom name.
+    static var kind: WorkloadKind { get }
     /// The message types this workload serves and what each does.
     static var handlers: Handlers<Self> { get }
     init(node: Node, config: WorkloadConfig)
@@ -26,38 +28,70 @@ public extension Workload {
     func joined(restarted: Bool) {}
 }
 
-/// Maelstrom's workloads (`maelstrom test -w NAME`). Adding one: its file, and a case here with
-/// its line in `routes`. Several names may share an implementation (g-counter and pn-counter).
-public enum WorkloadKind: String, CaseIterable, Sendable {
-    case echo
-    case uniqueIDs = "unique-ids"
-    case broadcast
-    case gSet = "g-set"
-    case gCounter = "g-counter"
-    case pnCounter = "pn-counter"
-    case kafka
-    case txn = "txn-rw-register"
-    case linKV = "lin-kv"
-    case txnListAppend = "txn-list-append"
+/// A workload's name: Maelstrom's `-w NAME`. Each workload's file declares its own
+/// (`static let echo = WorkloadKind("echo")` in an extension); `WorkloadDescriptor.builtIn` lists
+/// evnode's workloads.
+public struct WorkloadKind: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+    public let rawValue: String
 
-    /// The workload's routes, type-erased for the router.
-    var routes: [AnyRoute] {
-        switch self {
-        case .echo: return AnyRoute.of(Echo.self, self)
-        case .uniqueIDs: return AnyRoute.of(UniqueIDs.self, self)
-        case .broadcast: return AnyRoute.of(Broadcast.self, self)
-        case .gSet: return AnyRoute.of(GSet.self, self)
-        case .gCounter, .pnCounter: return AnyRoute.of(GCounter.self, self)
-        case .kafka: return AnyRoute.of(Kafka.self, self)
-        case .txn: return AnyRoute.of(Txn.self, self)
-        case .linKV: return AnyRoute.of(LinearizableKV.self, self)
-        case .txnListAppend: return AnyRoute.of(ListAppend.self, self)
-        }
+    /// A name of one's own (a workload added outside evnode).
+    public init(_ name: String) { rawValue = name }
+
+    /// A built-in workload by its Maelstrom name (an alias included), nil if evnode has none.
+    public init?(rawValue: String) {
+        guard WorkloadDescriptor.builtIn.contains(where: { $0.names.contains(rawValue) }) else { return nil }
+        self.rawValue = rawValue
     }
 
     /// The kind that runs this one's implementation: a pn-counter node is a counter node, and
     /// the router opens one workload per implementation.
-    public var implementation: WorkloadKind { self == .pnCounter ? .gCounter : self }
+    public var implementation: WorkloadKind {
+        WorkloadDescriptor.builtIn.first { $0.aliases.contains(self) }?.kind ?? self
+    }
+
+    public var description: String { rawValue }
+}
+
+/// One workload as every part of evnode reads it: its names, its routes (the router's table and
+/// the fuzzer's seeds: each route carries an example body) and how to create it. Adding a
+/// workload: its file (the type, its `handlers` with an example per route, its `kind`) and one
+/// line in `builtIn` (docs/adding-a-workload.md).
+public struct WorkloadDescriptor {
+    public let kind: WorkloadKind
+    /// Other Maelstrom names served by the same implementation (pn-counter by the counter).
+    public let aliases: [WorkloadKind]
+    let routes: [AnyRoute]
+
+    public init<W: Workload>(_: W.Type, aliases: [WorkloadKind] = []) {
+        kind = W.kind
+        self.aliases = aliases
+        routes = AnyRoute.of(W.self)
+    }
+
+    /// Every name that selects this workload.
+    public var names: [String] { ([kind] + aliases).map(\.rawValue) }
+
+    /// Each route's type, whether only peers send it, and its example body (type and fields,
+    /// without msg_id): the fuzzer's seeds.
+    public var examples: [(type: String, fromPeers: Bool, body: JSONValue)] {
+        routes.map { ($0.type, $0.senders == .peers, $0.example) }
+    }
+
+    /// evnode's workloads, in the order the router prefers them when a body fits several.
+    public static let builtIn: [WorkloadDescriptor] = [
+        WorkloadDescriptor(Echo.self),
+        WorkloadDescriptor(UniqueIDs.self),
+        WorkloadDescriptor(Broadcast.self),
+        WorkloadDescriptor(GSet.self),
+        WorkloadDescriptor(GCounter.self, aliases: [.pnCounter]),
+        WorkloadDescriptor(Kafka.self),
+        WorkloadDescriptor(Txn.self),
+        WorkloadDescriptor(LinearizableKV.self),
+        WorkloadDescriptor(ListAppend.self),
+    ]
+
+    /// Every name of every built-in workload (`--workload`'s choices).
+    public static var builtInNames: [String] { builtIn.flatMap(\.names) }
 }
 
 /// A route with the workload type erased: how the router calls a handler and creates its workload.
@@ -68,15 +102,16 @@ struct AnyRoute {
     let matcher: BodyMatcher
     let needsStartRecord: Bool
     let emptyStateReply: ((JSONValue) -> JSONValue?)?
+    let example: JSONValue
     let make: (Node, WorkloadConfig) -> any Workload
     let run: (any Workload, Message) throws -> Void
 
-    static func of<W: Workload>(_: W.Type, _ kind: WorkloadKind) -> [AnyRoute] {
+    static func of<W: Workload>(_: W.Type) -> [AnyRoute] {
         W.handlers.routes.map { r in
             let run = r.run
             // The router only hands a workload the routes it registered, so the cast cannot fail.
-            return AnyRoute(type: r.type, kind: kind, senders: r.senders, matcher: r.matcher, needsStartRecord: W.needsStartRecord,
-                            emptyStateReply: r.emptyStateReply,
+            return AnyRoute(type: r.type, kind: W.kind, senders: r.senders, matcher: r.matcher, needsStartRecord: W.needsStartRecord,
+                            emptyStateReply: r.emptyStateReply, example: r.example,
                             make: { W(node: $0, config: $1) }, run: { try run(unsafeDowncast($0, to: W.self), $1) })
         }
     }

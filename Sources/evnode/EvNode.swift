@@ -27,7 +27,7 @@ struct EvNode: ParsableCommand {
         Arguments it does not know are ignored, so stray ones passed on by Maelstrom do no harm.
         """)
 
-    @Option(help: "Serve only this workload instead of inferring it from message types (\(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", "))).")
+    @Option(help: "Serve only this workload instead of inferring it from message types (\(WorkloadDescriptor.builtInNames.joined(separator: ", "))).")
     var workload: WorkloadKind?
 
     @Option(help: "Lowest level logged to stderr (trace, debug, info, notice, warning, error, critical).")

@@ -4,7 +4,7 @@ import XCTest
 
 /// `RouteTable.resolve` on its own: type, body and the running workloads in, a decision out.
 final class RouteTableTests: XCTestCase {
-    private let table = RouteTable.all
+    private let table = RouteTable.builtIn
 
     private func resolve(_ bodyText: String, active: Set<WorkloadKind> = [], forced: WorkloadKind? = nil) -> RouteTable.Decision {
         let document = JSONDocument(parsing: bodyText)!

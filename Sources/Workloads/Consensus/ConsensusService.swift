@@ -33,10 +33,17 @@ public extension ConsensusWorkload {
 }
 
 public extension Handlers where W: ConsensusWorkload {
-    /// Registers the four Raft message types, all peer-only.
-    mutating func consensus() {
-        for suffix in ["_append", "_appended", "_vote", "_voted"] {
-            on(W.consensusPrefix + suffix, from: .peers) { w, m in try w.service.raft.receive(m) }
+    /// Registers the four Raft message types, all peer-only; `exampleCommand` is a log entry's
+    /// command.
+    mutating func consensus(exampleCommand: JSONValue) {
+        let examples: [(String, JSONValue)] = [
+            ("_append", ["term": 2, "prev": 0, "prev_term": 0, "entries": [[2, -1, 0, nil], [2, 2, 7, exampleCommand]], "commit": 1, "round": 5]),
+            ("_appended", ["term": 2, "ok": true, "match": 2, "round": 5]),
+            ("_vote", ["term": 3, "last_index": 2, "last_term": 2, "pre": true]),
+            ("_voted", ["term": 3, "granted": true, "pre": false]),
+        ]
+        for (suffix, example) in examples {
+            on(W.consensusPrefix + suffix, from: .peers, example: example) { w, m in try w.service.raft.receive(m) }
         }
     }
 }

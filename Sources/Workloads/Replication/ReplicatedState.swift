@@ -121,9 +121,14 @@ public final class ReplicatedState<W: ReplicatedWorkload> {
 }
 
 public extension Handlers where W: ReplicatedWorkload {
-    /// Registers the workload's replication data and ack types, both peer-only.
-    mutating func replicated() {
-        on(W.channel.dataType, from: .peers) { w, m in try w.replicated.links.receive(m) }
-        on(W.channel.ackType, from: .peers) { w, m in try w.replicated.links.receive(m) }
+    /// Registers the workload's replication data and ack types, both peer-only; `example` is a
+    /// list of entries as they travel.
+    mutating func replicated(example entries: JSONValue) {
+        on(W.channel.dataType, from: .peers, example: ["from": 0, "v": entries, "ack": 0, "i": 1_700_000_000_000_000, "ri": 0]) { w, m in
+            try w.replicated.links.receive(m)
+        }
+        on(W.channel.ackType, from: .peers, example: ["ack": 1, "i": 1_700_000_000_000_000, "ri": 0]) { w, m in
+            try w.replicated.links.receive(m)
+        }
     }
 }

@@ -17,23 +17,29 @@ struct RouteTable {
         case reject(ProtocolError)
     }
 
-    /// Routes by type, in `WorkloadKind` order.
+    /// Routes by type, in the order of the workloads.
     let routes: [String: [AnyRoute]]
+    /// The workloads, in the router's order of preference.
+    let order: [WorkloadKind]
 
-    /// The table of every workload; checked once, when first used.
-    static let all = RouteTable(kinds: WorkloadKind.allCases)
+    /// The table of evnode's workloads; checked once, when first used.
+    static let builtIn = RouteTable(WorkloadDescriptor.builtIn)
 
     /// - Precondition: a peer-only type belongs to exactly one workload (the router trusts its
-    ///   sender check to stand for the whole workload's wire format).
-    init(kinds: [WorkloadKind]) {
+    ///   sender check to stand for the whole workload's wire format), and no two workloads share
+    ///   a name.
+    init(_ descriptors: [WorkloadDescriptor]) {
         var routes: [String: [AnyRoute]] = [:]
-        for kind in kinds where kind.implementation == kind {
-            for route in kind.routes { routes[route.type, default: []].append(route) }
+        for d in descriptors {
+            for route in d.routes { routes[route.type, default: []].append(route) }
         }
+        let names = descriptors.flatMap(\.names)
+        precondition(Set(names).count == names.count, "two workloads share a name: \(names)")
         for (type, list) in routes where list.contains(where: { $0.senders == .peers }) {
             precondition(list.count == 1, "peer-only type \(type) is served by \(list.map(\.kind.rawValue))")
         }
         self.routes = routes
+        order = descriptors.map(\.kind)
     }
 
     var messageTypes: [String] { routes.keys.sorted() }

@@ -32,7 +32,7 @@ public final class Router: MessageHandler {
     private var expiryAt: Micros?
     private var polling = false
 
-    static let table = RouteTable.all
+    let table: RouteTable
     /// Longest a message whose body fits several workloads is held.
     public static let ambiguousHoldLimit: Micros = .ms(500)
     /// Longest a message waits for its workload's start record (lin-kv slow or unreachable).
@@ -52,12 +52,17 @@ public final class Router: MessageHandler {
         }
     }
 
-    /// Every message type some workload serves (for tests, the fuzzer and docs).
-    public static var messageTypes: [String] { table.messageTypes }
+    /// Every message type some built-in workload serves (for tests, the fuzzer and docs).
+    public static var messageTypes: [String] { RouteTable.builtIn.messageTypes }
 
-    public init(forced: WorkloadKind? = nil, config: WorkloadConfig = WorkloadConfig()) {
+    /// - Parameters:
+    ///   - forced: the only workload served (`--workload`), nil to tell each message's workload.
+    ///   - workloads: what the node can run: evnode's workloads, and any added outside it.
+    public init(forced: WorkloadKind? = nil, config: WorkloadConfig = WorkloadConfig(),
+                workloads: [WorkloadDescriptor] = WorkloadDescriptor.builtIn) {
         self.forced = forced?.implementation
         self.config = config
+        table = workloads.map(\.kind) == WorkloadDescriptor.builtIn.map(\.kind) ? RouteTable.builtIn : RouteTable(workloads)
     }
 
     /// Whether this process replaces one that ran here (nil until its start record is read).
@@ -73,7 +78,7 @@ public final class Router: MessageHandler {
         polling = false
         record = StartRecord(nodeID: node.id, incarnation: Int(max(node.wallClock, 1)))
         step { $0.start() }
-        if let forced, Self.table.anyRoute(of: forced).needsStartRecord {
+        if let forced, table.anyRoute(of: forced).needsStartRecord {
             node.after(0) { [weak self] in self?.step { $0.need(forced) } } // after init_ok
         }
     }
@@ -96,7 +101,7 @@ public final class Router: MessageHandler {
                     self?.step { $0.writeAnswered(result) }
                 }
             case .recorded(let kinds):
-                for kind in WorkloadKind.allCases where kinds.contains(kind) && active[kind] == nil { open(kind) }
+                for kind in table.order where kinds.contains(kind) && active[kind] == nil { open(kind) }
                 release()
             }
         }
@@ -110,14 +115,14 @@ public final class Router: MessageHandler {
 
     private func logStart() {
         guard let before = record.predecessor else { return node.logger.info("fresh start: no earlier process of \(node.id)") }
-        let names = WorkloadKind.allCases.filter(before.workloads.contains).map(\.rawValue)
+        let names = before.workloads.map(\.rawValue).sorted()
         node.logger.notice("restart: this process replaces incarnation \(before.incarnation) of \(node.id); reopening \(names.isEmpty ? "nothing" : names.joined(separator: ", "))")
     }
 
     /// Creates `kind`'s workload, whose record is stored (if it needs one), and tells it whether
     /// it ran here before.
     private func open(_ kind: WorkloadKind) {
-        let route = Self.table.anyRoute(of: kind)
+        let route = table.anyRoute(of: kind)
         assert(active[kind] == nil && (record.isRecorded(kind) || !route.needsStartRecord))
         let w = route.make(node, config)
         active[kind] = w
@@ -133,7 +138,7 @@ public final class Router: MessageHandler {
             return
         }
         self.node = node
-        switch Self.table.resolve(type: message.type, body: message.body, active: Set(active.keys), forced: forced) {
+        switch table.resolve(type: message.type, body: message.body, active: Set(active.keys), forced: forced) {
         case .reject(let error):
             fail(message, error)
         case .hold(let candidates):
@@ -146,7 +151,7 @@ public final class Router: MessageHandler {
                 return hold(message, .startRecord)
             }
             let bound = BoundRoute(route: route, workload: workload)
-            if forced != nil || Self.table.routes[message.type]!.count == 1 { lastRoute = bound }
+            if forced != nil || table.routes[message.type]!.count == 1 { lastRoute = bound }
             run(bound, message)
         }
     }
@@ -249,7 +254,7 @@ public final class Router: MessageHandler {
                 }
                 guard let req = h.request else { continue }
                 if complete, let body = JSONValue(parsing: h.line)?["body"], let type = body["type"]?.string,
-                   let reply = Self.table.emptyStateReply(type: type, body: body, candidates: candidates) {
+                   let reply = table.emptyStateReply(type: type, body: body, candidates: candidates) {
                     self.node.reply(to: req) { w in for (k, v) in reply.members ?? [] { w.field(k, v) } }
                 } else {
                     self.node.replyError(to: req, code: .temporarilyUnavailable, text: "this node does not know its workload yet")

@@ -33,14 +33,14 @@ struct StartRecord {
 
         var json: JSONValue {
             ["incarnation": .int(incarnation),
-             "workloads": .array(WorkloadKind.allCases.filter(workloads.contains).map { .string($0.rawValue) })]
+             "workloads": .array(workloads.map(\.rawValue).sorted().map { .string($0) })]
         }
 
-        /// A stored record; names evnode does not know are skipped.
+        /// A stored record (a name this node has no workload of opens nothing).
         init?(_ value: JSONValue) {
             guard let incarnation = value["incarnation"]?.int, let names = value["workloads"]?.array else { return nil }
             self.incarnation = incarnation
-            workloads = Set(names.compactMap { $0.string.flatMap(WorkloadKind.init(rawValue:))?.implementation })
+            workloads = Set(names.compactMap { $0.string.map { WorkloadKind($0).implementation } })
         }
 
         init(incarnation: Int, workloads: Set<WorkloadKind>) {
