@@ -1,8 +1,9 @@
 import EVCore
 
 /// A workload's handler. One instance per node, created when the first message of the workload
-/// arrives. It talks only to `Node` (send, reply, RPC, timers), never to libev, and declares
-/// its message types once, in `handlers`.
+/// arrives (once its start record is stored). It talks only to `Node` (send, reply, RPC, timers),
+/// never to libev, and declares its message types once, in `handlers`. Adding one:
+/// docs/adding-a-workload.md.
 ///
 /// Closures and `self`, one rule for every workload: a closure handed to `Node` (a timer, an RPC
 /// callback) captures `[weak self]`, since the node may fire it after a re-init replaced the
