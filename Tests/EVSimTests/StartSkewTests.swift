@@ -98,38 +98,59 @@ final class StartSkewTests: XCTestCase {
         XCTAssertGreaterThan(Set(delays).count, 100, "drawn per reply")
     }
 
-    // MARK: the init-time registry race (EXPECTED TO FAIL until the fix in Router lands)
+    // MARK: the init-time registry race, fixed by per-process start records
 
-    /// The Datomic command (`-w txn-list-append --node-count 2 --time-limit 10 --rate 100`), seed 1:
-    /// n1 takes the first txn and writes `evnode/workload` to lin-kv before n0's init-time registry
-    /// read goes out (n0 is still stalled after its init_ok); n0 then believes it is a restart,
-    /// never votes, and with two nodes no leader is elected: every txn fails with error 11.
-    ///
-    /// EXPECTED TO FAIL on branch `skew` (today's Router); it passes once the registry fix lands.
-    /// Failures seen: `XCTAssertEqual failed: ("invalid") is not equal to ("valid")` with
-    /// `:stats {:valid? false, :count 8, :ok-count 0, :fail-count 8 …}`, and
-    /// `["[0.008053s n0 notice] txn-list-append ran here before this process: rejoining"]` is not
-    /// equal to `[]`.
+    /// The Datomic command (`-w txn-list-append --node-count 2 --time-limit 10 --rate 100`), seed 1.
+    /// With the old cluster-wide registry (`evnode/workload`, read at init) n1 took the first txn
+    /// and wrote the key before n0's init-time read went out (n0 still stalled after its
+    /// init_ok); n0 believed it was a restart, never voted, and with two nodes no leader was
+    /// elected: `:ok-count 0, :fail-count 8`, and n0 logged "txn-list-append ran here before this
+    /// process: rejoining" at 0.008053 s. A process's own start record cannot mistake a peer for
+    /// a predecessor.
     func testTxnListAppendFreshClusterNeverRejoinsSeed1() {
-        assertNoRejoin(Challenge.txnListAppend, seed: 1)
+        assertNoRestart(Challenge.txnListAppend, seed: 1)
     }
 
     /// lin-kv without faults (3 nodes, `--concurrency 4n --time-limit 60 --rate 30`), seed 31: the
-    /// same race, on two nodes ("[0.006425s n0 notice] lin-kv ran here before this process:
-    /// rejoining", the same for n2 at 0.007179 s); only n1 votes, no majority, every op fails.
-    /// EXPECTED TO FAIL on branch `skew`, as above.
+    /// same race took n0 and n2 (at 0.006425 s and 0.007179 s); only n1 voted, no majority, every
+    /// op failed.
     func testLinKVFreshClusterNeverRejoinsSeed31() {
-        assertNoRejoin(Challenge.linKVNoFault, seed: 31)
+        assertNoRestart(Challenge.linKVNoFault, seed: 31)
     }
 
-    private func assertNoRejoin(_ challenge: Challenge, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
+    /// Restart detection still right under kills, in both modes: processes started by the
+    /// nemesis know they are restarts (at most one "restart:" line per start, and some), and
+    /// before any kill nobody does.
+    func testProcessesStartedAfterAKillKnowTheyAreRestartsInBothModes() {
+        for durable in [false, true] {
+            var spec = Challenge.linKV3.spec
+            spec.seed = 3
+            spec.timeLimit = 20
+            spec.nemesis = [.kill]
+            spec.nemesisInterval = 3
+            spec.workloads.durability.enabled = durable
+            spec.logLevel = .notice
+            let runner = Runner(spec: spec)
+            let result = runner.run()
+            XCTAssertEqual(result.validity, .valid, "durable \(durable)")
+            let restarts = runner.cluster.logs.lines.filter { $0.contains("] restart: ") }
+            let starts = runner.cluster.faultCounts.starts
+            XCTAssertGreaterThan(starts, 0, "the nemesis restarted processes (durable \(durable))")
+            XCTAssertTrue((1...starts).contains(restarts.count), "\(restarts.count) restarts logged for \(starts) starts (durable \(durable))")
+        }
+    }
+
+    private func assertNoRestart(_ challenge: Challenge, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
         var spec = challenge.spec
         spec.seed = seed
         spec.logLevel = .notice
         let runner = Runner(spec: spec)
         let result = runner.run()
         XCTAssertEqual(result.validity, .valid, ResultFormat.edn(result.results, elide: 8), file: file, line: line)
-        let rejoins = runner.cluster.logs.lines.filter { $0.contains("rejoining") }
-        XCTAssertEqual(rejoins, [], "a node of a fresh cluster (no kill) took itself for a restart", file: file, line: line)
+        let restarts = runner.cluster.logs.lines.filter { $0.contains("] restart: ") }
+        XCTAssertEqual(restarts, [], "a node of a fresh cluster (no kill) took itself for a restart", file: file, line: line)
+        for node in runner.cluster.nodes {
+            XCTAssertEqual(node.router?.isRestart, false, "\(node.id) knows it started fresh", file: file, line: line)
+        }
     }
 }
