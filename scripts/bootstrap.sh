@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install what is missing, build release, then run every
 # challenge — under real Maelstrom when it is installed, otherwise in evnode's simulator,
-# rewriting results/<challenge>/ (byte for byte the tracked files: git status stays clean).
+# rewriting results/<challenge>/ (the tracked files byte for byte, so git status stays clean; the
+# tables, plots and pictures beside them are regenerated and ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
