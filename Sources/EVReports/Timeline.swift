@@ -4,7 +4,7 @@ import EVSim
 
 /// timeline.html: Jepsen's timeline of a run, one self-contained page (inline CSS, no script). A
 /// column per client process, a box per operation from invocation to completion coloured by its
-/// outcome (ok green, info orange, fail red), its details on hover; fault spans are bands across
+/// outcome (ok green, info orange, fail red) and labelled with its answer, the invocation on hover; fault spans are bands across
 /// the time axis. Time runs down, linearly.
 public enum Timeline {
     static func selection(_ result: TestResult, options: PictureOptions) -> Pictures.Selection<Operation> {
@@ -101,10 +101,46 @@ public enum Timeline {
         tip += (op.isFinal ? ", final phase\n" : "\n") + Pictures.clip(op.f + value) + "\n" + Pictures.clip(outcome)
         var label = ""
         if height >= 11 {
-            let short = op.f + value
+            let short = answer(op)
             label = Pictures.escape(short.count > 40 ? String(short.prefix(40)) + "…" : short)
         }
         return "<div class=\"o \(cls)\" style=\"top:\(top)px;height:\(height)px\" title='\(Pictures.escape(tip, quote: "'"))'>\(label)</div>\n"
+    }
+
+    /// A box's label: the completed operation, as Jepsen's timeline shows it (`read 1 → 3`,
+    /// `cas 1 2→4 fail 22`, `write 1 5`, `add 3 ?` for an unknown outcome); the invocation alone is
+    /// in the hover text.
+    static func answer(_ op: Operation) -> String {
+        var text = op.f + (op.value.isNull ? "" : " " + compact(op.value))
+        switch op.outcome {
+        case .ok(let v)?:
+            // A read fills in what the invocation left null: show only what it returned (null too).
+            if case .array(let a) = op.value, case .array(let b) = v, a.count == b.count, a.count > 1,
+               a[a.count - 1].isNull, Array(a.dropLast()) == Array(b.dropLast()) {
+                text += " → " + b[b.count - 1].text
+            } else if v != op.value {
+                text += " → " + v.text
+            }
+        case .fail(let why)?: text += " fail" + (errorCode(why).map { " \($0)" } ?? "")
+        case .info?, nil: text += " ?"
+        }
+        return text
+    }
+
+    /// `[k, null]` as `k`, `[k, [a, b]]` (a cas) as `k a→b`, `[k, v]` as `k v`; anything else as JSON.
+    private static func compact(_ value: JSONValue) -> String {
+        guard case .array(let parts) = value, parts.count == 2 else { return value.text }
+        switch parts[1] {
+        case .null: return parts[0].text
+        case .array(let fromTo) where fromTo.count == 2: return "\(parts[0].text) \(fromTo[0].text)→\(fromTo[1].text)"
+        default: return "\(parts[0].text) \(parts[1].text)"
+        }
+    }
+
+    /// The code of an outcome written as "error 22: …" (`classify`).
+    private static func errorCode(_ why: String) -> Int? {
+        guard why.hasPrefix("error ") else { return nil }
+        return Int(why.dropFirst(6).prefix { $0.isNumber })
     }
 
     /// Tick times: the smallest round step that puts ticks at least 80 px apart.
