@@ -108,28 +108,33 @@ public enum Timeline {
     }
 
     /// A box's label: the completed operation, as Jepsen's timeline shows it (`read 1 → 3`,
-    /// `cas 1 2→4 fail 22`, `write 1 5`, `add 3 ?` for an unknown outcome); the invocation alone is
-    /// in the hover text.
+    /// `cas 1 2→4 fail 22`, `txn [r 1 3] [w 2 5]`, `add 3 ?` for an unknown outcome); the
+    /// invocation alone is in the hover text.
     static func answer(_ op: Operation) -> String {
-        var text = op.f + (op.value.isNull ? "" : " " + compact(op.value))
+        let invoked = op.f + (op.value.isNull ? "" : " " + compact(op.value))
         switch op.outcome {
         case .ok(let v)?:
-            // A read fills in what the invocation left null: show only what it returned (null too).
-            if case .array(let a) = op.value, case .array(let b) = v, a.count == b.count, a.count > 1,
-               a[a.count - 1].isNull, Array(a.dropLast()) == Array(b.dropLast()) {
-                text += " → " + b[b.count - 1].text
-            } else if v != op.value {
-                text += " → " + v.text
+            guard case .array(let a) = op.value, case .array(let b) = v, a.count == b.count else {
+                return v == op.value ? invoked : invoked + " → " + v.text
             }
-        case .fail(let why)?: text += " fail" + (errorCode(why).map { " \($0)" } ?? "")
-        case .info?, nil: text += " ?"
+            // A read of one key (`[k, null]`): what it returned.
+            if a.count == 2, a[1].isNull, a[0] == b[0] { return invoked + " → " + b[1].text }
+            // A transaction: the completed micro-ops, reads filled in.
+            return op.f + " " + compact(v)
+        case .fail(let why)?: return invoked + " fail" + (errorCode(why).map { " \($0)" } ?? "")
+        case .info?, nil: return invoked + " ?"
         }
-        return text
     }
 
-    /// `[k, null]` as `k`, `[k, [a, b]]` (a cas) as `k a→b`, `[k, v]` as `k v`; anything else as JSON.
+    /// `[k, null]` as `k`, `[k, [a, b]]` (a cas) as `k a→b`, `[k, v]` as `k v`, micro-ops as
+    /// `[r 1 3] [w 2 5]`; anything else as JSON.
     private static func compact(_ value: JSONValue) -> String {
-        guard case .array(let parts) = value, parts.count == 2 else { return value.text }
+        guard case .array(let parts) = value else { return value.text }
+        if !parts.isEmpty, parts.allSatisfy({ $0.array?.count == 3 && $0[0]?.string != nil }) {
+            return parts.map { op in "[" + op.array!.enumerated().map { $0.offset == 0 ? $0.element.string! : $0.element.text }.joined(separator: " ") + "]" }
+                .joined(separator: " ")
+        }
+        guard parts.count == 2 else { return value.text }
         switch parts[1] {
         case .null: return parts[0].text
         case .array(let fromTo) where fromTo.count == 2: return "\(parts[0].text) \(fromTo[0].text)→\(fromTo[1].text)"

@@ -19,8 +19,9 @@ final class TimelineLabelTests: XCTestCase {
         XCTAssertEqual(Timeline.answer(op("cas", [2, [2, 4]], .fail("error 22: current value 3 is not 2"))), "cas 2 2→4 fail 22")
         XCTAssertEqual(Timeline.answer(op("write", [1, 5], .ok([1, 5]))), "write 1 5")
         XCTAssertEqual(Timeline.answer(op("add", 3, .info("net-timeout"))), "add 3 ?")
-        XCTAssertEqual(Timeline.answer(op("read", nil, .ok([1, 2]))), "read → [1,2]")
-        XCTAssertEqual(Timeline.answer(op("txn", [["r", 1, nil]], .ok([["r", 1, [4]]]))), #"txn [["r",1,null]] → [["r",1,[4]]]"#)
+        XCTAssertEqual(Timeline.answer(op("read", nil, .ok([1, 2]))), "read → [1,2]", "a broadcast read")
+        XCTAssertEqual(Timeline.answer(op("txn", [["r", 1, nil], ["w", 2, 5]], .ok([["r", 1, [4]], ["w", 2, 5]]))), "txn [r 1 [4]] [w 2 5]")
+        XCTAssertEqual(Timeline.answer(op("txn", [["append", 1, 3]], .fail("error 11: no leader"))), "txn [append 1 3] fail 11")
         XCTAssertEqual(Timeline.answer(op("echo", "x", nil)), #"echo "x" ?"#, "never completed")
     }
 }
