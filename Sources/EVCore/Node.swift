@@ -23,6 +23,8 @@ public final class Node {
     public private(set) var nodeIDs: [String] = []
     /// All node ids except this one, in `nodeIDs` order.
     public private(set) var peers: [String] = []
+    /// This node's position in `nodeIDs` (workloads index per-node state by it).
+    public private(set) var index = 0
     public var isInitialized: Bool { !id.isEmpty }
 
     public let logger: Logger
@@ -222,6 +224,7 @@ public final class Node {
         }
         id = nodeID
         nodeIDs = ids
+        index = ids.firstIndex(of: nodeID)!
         peers = ids.filter { $0 != nodeID }
         lastAlive = now
         every(watchdogInterval) { [weak self] in self?.watchdogTick() }

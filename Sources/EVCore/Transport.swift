@@ -1,5 +1,5 @@
 /// What a `Node` needs from the world around it. The libev loop (EVLoop) implements it for the
-/// real process; the simulator (EVSim) implements it with a virtual clock and network.
+/// real process; the simulator's `SimNode` (EVSimCore) with a virtual clock and network.
 public protocol Transport: AnyObject {
     /// Monotonic clock in microseconds.
     var now: Micros { get }

@@ -25,11 +25,6 @@ public final class FuzzHarness: Transport {
     /// as if from those peers: real peer traffic to mutate.
     public private(set) var peerLines: [String] = []
 
-    /// Peer message types whose handlers are known to trap on hostile values in today's
-    /// Sources/Workloads (fixed by the replication rewrite). Lines of these types are not fed.
-    /// Empty this list after the rewrite is merged; the fuzzers must then pass without it.
-    public static var knownCrashingTypes: Set<String> = []
-
     private static let services: Set<String> = ["lin-kv", "seq-kv", "lww-kv", "lin-tso"]
     private var senders = Set<String>()
     private var msgIDs: [String: Set<Int>] = [:]
@@ -52,9 +47,6 @@ public final class FuzzHarness: Transport {
             fields.src = v["src"]?.string
             fields.dest = v["dest"]?.string
             fields.msgID = v["body"]?["msg_id"]?.int ?? fields.msgID
-            if let t = v["body"]?["type"]?.string, Self.knownCrashingTypes.contains(t) { return }
-        } else if let t = JSONTextScan.type(of: String(decoding: line, as: UTF8.self)), Self.knownCrashingTypes.contains(t) {
-            return
         }
         if let src = fields.src {
             senders.insert(src)

@@ -56,7 +56,7 @@ public enum Plots {
         // the next resume (yellow).
         var objectID = 1
         // Opaque partitions first, so the see-through process faults stay visible on top.
-        let windows = faultWindows(result)
+        let windows = Pictures.faultSpans(result)
         for window in windows.filter({ $0.kind == .startPartition }) + windows.filter({ $0.kind != .startPartition }) {
             s += rect(objectID, from: window.from, to: window.to, kind: window.kind)
             objectID += 1
@@ -114,33 +114,6 @@ public enum Plots {
             outputs.append("stable-latency.png")
         }
         return (s, outputs)
-    }
-
-    /// A time span during which a fault was in effect.
-    struct FaultWindow: Equatable {
-        let kind: NemesisEvent.Action
-        let from: Micros
-        let to: Micros
-    }
-
-    /// Each opening action (start-partition, kill, pause) up to its closing one (stop-partition,
-    /// start, resume); a window still open at the end closes at the load stop (or the end).
-    static func faultWindows(_ result: TestResult) -> [FaultWindow] {
-        let closes: [NemesisEvent.Action: NemesisEvent.Action] = [.stopPartition: .startPartition, .start: .kill, .resume: .pause]
-        var open: [NemesisEvent.Action: Micros] = [:]
-        var windows: [FaultWindow] = []
-        for e in result.nemesisEvents {
-            if e.action.opensFault {
-                if open[e.action] == nil { open[e.action] = e.time }
-            } else if let kind = closes[e.action], let from = open.removeValue(forKey: kind) {
-                windows.append(FaultWindow(kind: kind, from: from, to: e.time))
-            }
-        }
-        for kind in [NemesisEvent.Action.startPartition, .kill, .pause] {
-            guard let from = open[kind] else { continue }
-            windows.append(FaultWindow(kind: kind, from: from, to: result.phases.loadStop > from ? result.phases.loadStop : result.phases.end))
-        }
-        return windows
     }
 
     static func rect(_ id: Int, from: Micros, to: Micros, kind: NemesisEvent.Action = .startPartition) -> String {

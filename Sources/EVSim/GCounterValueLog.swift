@@ -14,7 +14,7 @@ public final class GCounterValueLog {
     /// Starts watching `cluster`'s counters.
     public func watch(_ cluster: Cluster) {
         cluster.observer = { [unowned self] process in
-            guard let counter = process.router?.active[.gCounter] as? GCounter else { return }
+            guard let counter = process.router?.active[.gCounter] as? Counter else { return }
             let value = counter.value
             if (self.changes[process.id]?.last?.value ?? 0) != value {
                 self.changes[process.id, default: []].append((process.now, value))

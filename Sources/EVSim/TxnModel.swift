@@ -12,8 +12,8 @@ public protocol TxnStateReporting: AnyObject {
 
 extension Router: TxnStateReporting {
     public var txnRegisters: [JSONValue: JSONValue]? {
-        // A node that never saw a txn has no Txn yet: its registers are empty.
-        (active[.txn] as? Txn)?.map ?? [:]
+        // A node that never saw a txn has no RWRegister yet: its registers are empty.
+        (active[.txn] as? RWRegister)?.map ?? [:]
     }
 }
 

@@ -18,7 +18,7 @@ public final class TxnVisibility {
     public func watch(_ cluster: Cluster) {
         let ids = cluster.nodeIDs
         cluster.observer = { [unowned self] process in
-            guard let txn = process.router?.active[.txn] as? Txn else { return }
+            guard let txn = process.router?.active[.txn] as? RWRegister else { return }
             let now = process.now
             let own = self.commits[process.id, default: []]
             if txn.commits > own.count {

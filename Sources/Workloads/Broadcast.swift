@@ -36,10 +36,9 @@ public final class Broadcast: GrowOnlySetWorkload {
         public init() {}
     }
 
-    public let values = GrowOnlySet()
+    public let set = GrowOnlySet()
     public let replicated: ReplicatedState<Broadcast>
     unowned let node: Node
-    var set: GrowOnlySet { values }
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
@@ -53,9 +52,9 @@ public final class Broadcast: GrowOnlySetWorkload {
     /// The replication links (for tests and the simulator's figures).
     public var links: Replicator<Int> { replicated.links }
 
-    public func merge(_ value: Int) -> Bool { values.add(value) }
+    public func merge(_ value: Int) -> Bool { set.add(value) }
 
-    public func snapshot() -> [Int] { values.elements }
+    public func snapshot() -> [Int] { set.elements }
 
     private func broadcast(_ m: Message) throws {
         let req = try m.requireRequest()

@@ -24,10 +24,9 @@ public final class GSet: GrowOnlySetWorkload {
         public init() {}
     }
 
-    public let elements = GrowOnlySet()
+    public let set = GrowOnlySet()
     public let replicated: ReplicatedState<GSet>
     unowned let node: Node
-    var set: GrowOnlySet { elements }
 
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
@@ -38,9 +37,9 @@ public final class GSet: GrowOnlySetWorkload {
         replicated.attach(self)
     }
 
-    public func merge(_ element: Int) -> Bool { elements.add(element) }
+    public func merge(_ element: Int) -> Bool { set.add(element) }
 
-    public func snapshot() -> [Int] { elements.elements }
+    public func snapshot() -> [Int] { set.elements }
 
     private func add(_ m: Message) throws {
         let req = try m.requireRequest()

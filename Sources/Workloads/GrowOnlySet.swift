@@ -51,11 +51,3 @@ extension GrowOnlySetWorkload {
         }
     }
 }
-
-extension Int: ReplicatedEntry {
-    public func write(into array: inout JSONWriter) { array.element(self) }
-    public init?(json: JSON) {
-        guard let v = json.int else { return nil }
-        self = v
-    }
-}

@@ -26,13 +26,19 @@ public final class Kafka: ReplicatedWorkload {
     public static let kind = WorkloadKind.kafka
     public static let replicationName = "kf"
 
+    /// The node-to-node RPCs besides replication: a send forwarded to its key's owner, and a
+    /// list of committed offsets asked of every peer (with their replies).
+    enum PeerType {
+        static let send = "kf_send", sendOK = "kf_send_ok", list = "kf_list", listOK = "kf_list_ok"
+    }
+
     public static let handlers = Handlers<Kafka> { h in
         h.on("send", example: ["key": "k1", "msg": 123]) { k, m in try k.send(m) }
         h.on("poll", example: ["offsets": ["k1": 0, "k2": 3]]) { k, m in try k.poll(m) }
         h.on("commit_offsets", example: ["offsets": ["k1": 0]]) { k, m in try k.commit(m) }
         h.on("list_committed_offsets", example: ["keys": ["k1", "k2"]]) { k, m in try k.list(m) }
-        h.on("kf_send", from: .peers, example: ["key": "k2", "msg": 7]) { k, m in try k.forwardedSend(m) }
-        h.on("kf_list", from: .peers, example: ["keys": ["k1"]]) { k, m in try k.peerList(m) }
+        h.on(PeerType.send, from: .peers, example: ["key": "k2", "msg": 7]) { k, m in try k.forwardedSend(m) }
+        h.on(PeerType.list, from: .peers, example: ["keys": ["k1"]]) { k, m in try k.peerList(m) }
         h.replicated(example: [["m", "k3", 0, 10], ["m", "k3", 1, 11], ["c", "k3", 1]])
     }
 
@@ -113,7 +119,7 @@ public final class Kafka: ReplicatedWorkload {
         }
         stats.forwardedSends += 1
         node.rpc(to: owner, timeout: config.forwardTimeout, { w in
-            w.field("type", "kf_send")
+            w.field("type", PeerType.send)
             w.field("key", key)
             w.field("msg", msg)
         }, callback: { [weak self] result in
@@ -149,7 +155,7 @@ public final class Kafka: ReplicatedWorkload {
             throw ProtocolError(.temporarilyUnavailable, "\(node.id) does not own key \(key)")
         }
         stats.localSends += 1
-        appendAsOwner(req, replyType: "kf_send_ok", key, msg)
+        appendAsOwner(req, replyType: PeerType.sendOK, key, msg)
     }
 
     /// Assigns the next offset of an own key and answers, or waits until the node has recovered.
@@ -291,7 +297,7 @@ public final class Kafka: ReplicatedWorkload {
         var failure: String?
         for peer in node.peers {
             node.rpc(to: peer, timeout: config.listTimeout, { w in
-                w.field("type", "kf_list")
+                w.field("type", PeerType.list)
                 w.arrayField("keys") { a in for k in keys { a.element(k) } }
             }, callback: { [weak self] result in
                 guard let self else { return }
@@ -331,7 +337,7 @@ public final class Kafka: ReplicatedWorkload {
     }
 
     private func peerList(_ m: Message) throws {
-        replyOffsets(try m.requireRequest(), type: "kf_list_ok", keys: try requestedKeys(m), committed)
+        replyOffsets(try m.requireRequest(), type: PeerType.listOK, keys: try requestedKeys(m), committed)
     }
 
     // MARK: replication

@@ -1,20 +1,14 @@
 /// One key's log as this node holds it: the message at offset i is `messages[i]`, so offsets are
 /// dense from 0 and storage is one machine word per message (100k messages per key ≈ 800 KB).
-/// On the owner every entry is appended here directly; on a replica, entries that arrive past a
-/// gap wait in `pending` until the gap closes, so `messages` is always a prefix without holes and a
-/// poll served from it can never skip an offset.
+/// Every entry arrives through `apply`, the owner's own as every replica's: entries that arrive
+/// past a gap wait in `pending` until the gap closes, so `messages` is always a prefix without
+/// holes and a poll served from it can never skip an offset.
 final class KafkaKeyLog {
     private(set) var messages: [Int] = []
     /// Replicated entries beyond the dense prefix, by offset.
     private var pending: [Int: Int] = [:]
 
     var count: Int { messages.count }
-
-    /// Appends as the owner and returns the new message's offset.
-    func append(_ message: Int) -> Int {
-        messages.append(message)
-        return messages.count - 1
-    }
 
     /// Stores entries the owner assigned from offset `start` on. Returns false if one of them
     /// contradicts what is already stored (which would mean two owners; the stored one is kept).

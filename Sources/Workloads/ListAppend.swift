@@ -14,7 +14,7 @@ public final class ListAppend: ConsensusWorkload {
     public static let consensusPrefix = "la"
 
     public static let handlers = Handlers<ListAppend> { h in
-        h.on("txn", when: .custom(requirement: "micro-ops r and append", ListAppend.isListAppend), emptyStateReply: Txn.readsOfNothing,
+        h.on("txn", when: .custom(requirement: "micro-ops r and append", TransactionGrammar.listAppend.match), emptyStateReply: RWRegister.readsOfNothing,
              example: ["txn": [["r", 1, nil], ["append", 1, 6]]]) { la, m in try la.transact(m) }
         h.consensus(exampleCommand: [["append", 1, 3], ["r", 1, nil]])
     }
@@ -36,41 +36,12 @@ public final class ListAppend: ConsensusWorkload {
     /// The lists as this node has applied them (for the simulator's checks).
     public var state: [JSONValue: [JSONValue]] { service.machine.lists }
 
-    /// Tells a txn-list-append transaction from a txn-rw-register one: appends are `append`,
-    /// writes `w`; one of only reads could be either. Anything else is not ours (rw-register's
-    /// handler names what is wrong with it).
-    static func isListAppend(_ body: JSON) -> BodyMatch {
-        let txn = body["txn"]
-        guard txn.isArray, txn.count > 0 else { return .no }
-        var verdict = BodyMatch.maybe
-        for i in 0..<txn.count {
-            switch txn[i][0].string {
-            case "append": verdict = .yes
-            case "r": continue
-            default: return .no
-            }
-        }
-        return verdict
-    }
-
     private func transact(_ m: Message) throws {
         let req = try m.requireRequest()
-        let txn = m.body["txn"]
-        guard txn.isArray, let value = txn.value, case .array(let ops) = value, !ops.isEmpty else {
-            throw ProtocolError.malformed("txn needs a non-empty array 'txn' of micro-ops")
-        }
-        var appends = false
-        for (i, op) in ops.enumerated() {
-            guard case .array(let parts) = op, parts.count == 3, let f = parts[0].string else {
-                throw ProtocolError.malformed("micro-op \(i) must be [f, key, value]")
-            }
-            switch f {
-            case "r": guard parts[2].isNull else { throw ProtocolError.malformed("read micro-op \(i) must carry null") }
-            case "append": appends = true
-            default: throw ProtocolError.malformed("micro-op \(i) has unknown function '\(f)' (expected r or append)")
-            }
-        }
-        if appends { service.submit(req, command: value) } else { service.query(req, value) }
+        let ops = try TransactionGrammar.listAppend.parse(m.body["txn"])
+        let txn = m.body["txn"].value!
+        let appends = ops.contains { if case .write = $0 { true } else { false } }
+        if appends { service.submit(req, command: txn) } else { service.query(req, txn) }
     }
 }
 

@@ -84,9 +84,9 @@ public struct WorkloadDescriptor {
         WorkloadDescriptor(UniqueIDs.self),
         WorkloadDescriptor(Broadcast.self),
         WorkloadDescriptor(GSet.self),
-        WorkloadDescriptor(GCounter.self, aliases: [.pnCounter]),
+        WorkloadDescriptor(Counter.self, aliases: [.pnCounter]),
         WorkloadDescriptor(Kafka.self),
-        WorkloadDescriptor(Txn.self),
+        WorkloadDescriptor(RWRegister.self),
         WorkloadDescriptor(LinearizableKV.self),
         WorkloadDescriptor(ListAppend.self),
     ]
@@ -123,9 +123,9 @@ struct AnyRoute {
 public struct WorkloadConfig: Sendable {
     public var broadcast = Broadcast.Config()
     public var gSet = GSet.Config()
-    public var gCounter = GCounter.Config()
+    public var gCounter = Counter.Config()
     public var kafka = Kafka.Config()
-    public var txn = Txn.Config()
+    public var txn = RWRegister.Config()
     public var linKV = LinearizableKV.Config()
     public var listAppend = ListAppend.Config()
     /// Durable mode (off by default), for every workload that stores writes.

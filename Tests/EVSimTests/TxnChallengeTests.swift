@@ -40,7 +40,7 @@ final class TxnChallengeTests: XCTestCase {
 
         XCTAssertEqual(result.invariants.map(\.holds), [true], "\(result.invariants)")
         XCTAssertEqual(model.visibility.visibilityLags(nodeIDs: c.nodeIDs).missing, 0)
-        let maps = c.nodeIDs.map { (c.node($0).router?.active[.txn] as? Txn)?.map ?? [:] }
+        let maps = c.nodeIDs.map { (c.node($0).router?.active[.txn] as? RWRegister)?.map ?? [:] }
         XCTAssertEqual(maps[0], maps[1])
         XCTAssertGreaterThan(maps[0].count, 100)
 

@@ -191,7 +191,7 @@ final class BroadcastTests: XCTestCase {
             XCTAssertEqual(r.int("lost-count"), 0, context, file: file, line: line)
             XCTAssertEqual(r.int("never-read-count"), 0, context, file: file, line: line)
             XCTAssertEqual(r.int("duplicated-count"), 0, context, file: file, line: line)
-            let sets = Set(r.nodes.map { Set($0.values.elements) })
+            let sets = Set(r.nodes.map { Set($0.set.elements) })
             XCTAssertEqual(sets.count, 1, "\(context): nodes converged", file: file, line: line)
             for b in r.nodes {
                 for peer in b.links.peers {
@@ -225,7 +225,7 @@ final class BroadcastTests: XCTestCase {
                 }
                 // Each value crosses exactly 24 links: a leaf's goes to the hub and from there to
                 // the 23 other leaves; the hub's own to the 24 leaves. Nothing is echoed back.
-                let values = Set(r.nodes.flatMap(\.values.elements))
+                let values = Set(r.nodes.flatMap(\.set.elements))
                 var sent = 0
                 for (id, b) in zip(r.ids, r.nodes) {
                     for peer in b.links.peers { sent += b.links.state(of: peer)!.sent }

@@ -11,7 +11,7 @@ final class GCounterTests: XCTestCase {
     // MARK: helpers
 
     private func cluster(nodes: Int, latency: Micros = 0, seed: UInt64 = 1,
-                         configure: (inout GCounter.Config) -> Void = { _ in }) -> Cluster {
+                         configure: (inout Counter.Config) -> Void = { _ in }) -> Cluster {
         initializedCluster(nodes: nodes, latency: latency, seed: seed, workload: .gCounter) { configure(&$0.gCounter) }
     }
 

@@ -26,7 +26,7 @@ final class TxnTests: XCTestCase {
         return reply
     }
 
-    private func txnNode(_ c: Cluster, _ id: String) -> Txn? { c.node(id).router?.active[.txn] as? Txn }
+    private func txnNode(_ c: Cluster, _ id: String) -> RWRegister? { c.node(id).router?.active[.txn] as? RWRegister }
 
     func testReadsSeeOwnWritesAndOnlyFinalWritesBecomeVisible() {
         let c = cluster(nodes: 1)

@@ -75,7 +75,7 @@ public final class ConsensusService<Machine: ReplicatedStateMachine> {
     public init(node: Node, prefix: String, config: Config, durability: DurabilityConfig) {
         self.node = node
         self.config = config
-        me = node.nodeIDs.firstIndex(of: node.id) ?? 0
+        me = node.index
         // Request numbers go into log entries that outlive this process: starting from the wall
         // clock in µs, a restarted process never reuses one of its predecessor's.
         nextSeq = Int(node.wallClock)

@@ -98,7 +98,7 @@ public final class Raft {
     public init(node: Node, prefix: String, config: Config, durability: DurabilityConfig = DurabilityConfig()) {
         self.node = node
         self.config = config
-        let me = node.nodeIDs.firstIndex(of: node.id) ?? 0, clusterSize = max(node.nodeIDs.count, 1)
+        let me = node.index, clusterSize = max(node.nodeIDs.count, 1)
         self.me = me
         self.clusterSize = clusterSize
         peers = (0..<clusterSize).filter { $0 != me }

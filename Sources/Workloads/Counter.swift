@@ -20,11 +20,11 @@ public extension WorkloadKind {
 ///
 /// Every change of the own entry is published to the peers (the newest state of an entry replaces
 /// an unsent older one), at most once per flush interval, so the adds in between ride along.
-public final class GCounter: ReplicatedWorkload {
+public final class Counter: ReplicatedWorkload {
     public static let kind = WorkloadKind.gCounter
     public static let replicationName = "gc"
 
-    public static let handlers = Handlers<GCounter> { h in
+    public static let handlers = Handlers<Counter> { h in
         h.on("add", when: .has("delta"), example: ["delta": 5]) { g, m in try g.add(m) }
         h.on("read", example: [:]) { g, m in try g.read(m) }
         h.replicated(example: [["n0/x", 5, 0], ["n2/y", 1, 1]])
@@ -42,7 +42,7 @@ public final class GCounter: ReplicatedWorkload {
     private unowned let node: Node
     /// Every replica's entry this node knows, own included once published.
     private var counts: [String: Entry] = [:]
-    public let replicated: ReplicatedState<GCounter>
+    public let replicated: ReplicatedState<Counter>
     /// This process's replica, advanced by each add before it is published.
     private lazy var own = Entry(replica: "\(node.id)/\(String(replicated.links.incarnation, radix: 36))")
 
@@ -92,7 +92,7 @@ public final class GCounter: ReplicatedWorkload {
     }
 }
 
-extension GCounter {
+extension Counter {
     /// One replica's entry: the sums of its positive and of its negative deltas. Both only grow,
     /// which is what makes max a correct merge. On the wire: `[replica, up, down]`.
     public struct Entry: ReplicatedEntry {

@@ -18,12 +18,12 @@ public extension WorkloadKind { static let txn = WorkloadKind("txn-rw-register")
 ///   all nodes converge on the same map. A restarted peer gets the whole map.
 ///
 /// Keys and values may be any JSON (Maelstrom sends integers). Bad input gets error 12.
-public final class Txn: ReplicatedWorkload {
+public final class RWRegister: ReplicatedWorkload {
     public static let kind = WorkloadKind.txn
     public static let replicationName = "tx"
 
-    public static let handlers = Handlers<Txn> { h in
-        h.on("txn", when: .custom(requirement: "micro-ops r and w", Txn.isRWRegister), emptyStateReply: Txn.readsOfNothing,
+    public static let handlers = Handlers<RWRegister> { h in
+        h.on("txn", when: .custom(requirement: "micro-ops r and w", TransactionGrammar.rwRegister.match), emptyStateReply: RWRegister.readsOfNothing,
              example: ["txn": [["r", 1, nil], ["w", 1, 6], ["w", 2, 9]]]) { t, m in try t.transact(m) }
         h.replicated(example: [[1, 0, [[1, 5], [2, 6]]]])
     }
@@ -56,9 +56,10 @@ public final class Txn: ReplicatedWorkload {
     private let config: Config
     private let selfIndex: Int
     private var registers: [JSONValue: Register] = [:]
-    /// Highest counter applied here (own or received).
-    private var lamport = 0
-    public let replicated: ReplicatedState<Txn>
+    /// The hybrid clock: the highest counter applied here (own or received), and at least the
+    /// wall clock in µs when this node commits.
+    private var clock = 0
+    public let replicated: ReplicatedState<RWRegister>
     /// Own write transactions committed so far, and per origin (index in `node_ids`) how many of
     /// its transactions were merged here: how the simulator measures visibility.
     public private(set) var commits = 0
@@ -67,7 +68,7 @@ public final class Txn: ReplicatedWorkload {
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
         self.config = config.txn
-        selfIndex = node.nodeIDs.firstIndex(of: node.id) ?? 0
+        selfIndex = node.index
         replicated = ReplicatedState(node: node, topology: .mesh(flushInterval: config.txn.replicationInterval),
                                      link: config.txn.link, durability: config.durability)
         replicated.attach(self)
@@ -86,14 +87,9 @@ public final class Txn: ReplicatedWorkload {
 
     // MARK: client transactions
 
-    private enum MicroOp {
-        case read(key: JSONValue)
-        case write(key: JSONValue, value: JSONValue)
-    }
-
     private func transact(_ m: Message) throws {
         let req = try m.requireRequest()
-        let ops = try Self.parse(m.body["txn"])
+        let ops = try TransactionGrammar.rwRegister.parse(m.body["txn"])
         // Durable mode: a restarted process reads and stamps only once it holds what was stored.
         replicated.whenRecovered { [unowned self] in self.execute(req, ops) }
     }
@@ -120,8 +116,8 @@ public final class Txn: ReplicatedWorkload {
 
         guard !finalWrites.isEmpty else { return answer(req, ops, results) }
         // Commit: all final writes at once, with a stamp above everything applied here.
-        lamport = max(lamport + 1, Int(node.wallClock))
-        let entry = TxnEntry(stamp: Stamp(counter: lamport, origin: selfIndex), writes: finalWrites)
+        clock = max(clock + 1, Int(node.wallClock))
+        let entry = TxnEntry(stamp: Stamp(counter: clock, origin: selfIndex), writes: finalWrites)
         replicated.publish([entry]) { [unowned self] in
             self.commits += 1
             _ = self.merge(entry)
@@ -148,53 +144,12 @@ public final class Txn: ReplicatedWorkload {
         }
     }
 
-    /// Tells a txn-rw-register transaction from a txn-list-append one: writes are `w`, appends
-    /// `append`; one of only reads could be either.
-    static func isRWRegister(_ body: JSON) -> BodyMatch {
-        let txn = body["txn"]
-        var verdict = BodyMatch.maybe
-        for i in 0..<txn.count {
-            switch txn[i][0].string {
-            case "w": verdict = .yes
-            case "append": return .no
-            default: continue
-            }
-        }
-        return verdict
-    }
-
     /// A read-only transaction's reply from a cluster where nothing was written: every read null.
     /// The same for txn-rw-register and txn-list-append (see `Router` on held messages).
     static func readsOfNothing(_ body: JSONValue) -> JSONValue? {
         guard case .array(let ops)? = body["txn"], !ops.isEmpty,
               ops.allSatisfy({ op in op.array.map { $0.count == 3 && $0[0] == "r" && $0[2].isNull } ?? false }) else { return nil }
         return ["type": "txn_ok", "txn": .array(ops)]
-    }
-
-    /// Validates the whole transaction before anything runs: `txn` must be an array of
-    /// ["r", key, null] and ["w", key, value].
-    private static func parse(_ txn: JSON) throws -> [MicroOp] {
-        guard txn.exists else { throw ProtocolError.malformed("missing field 'txn'") }
-        guard txn.isArray else { throw ProtocolError.malformed("'txn' must be an array of micro-ops") }
-        var ops: [MicroOp] = []
-        ops.reserveCapacity(txn.count)
-        for i in 0..<txn.count {
-            let op = txn[i]
-            guard op.isArray, op.count == 3, let f = op[0].string, let key = op[1].value else {
-                throw ProtocolError.malformed("micro-op \(i) must be [f, key, value]")
-            }
-            switch f {
-            case "r":
-                guard op[2].isNull else { throw ProtocolError.malformed("read micro-op \(i) must carry null") }
-                ops.append(.read(key: key))
-            case "w":
-                guard let value = op[2].value else { throw ProtocolError.malformed("write micro-op \(i) has no value") }
-                ops.append(.write(key: key, value: value))
-            default:
-                throw ProtocolError.malformed("micro-op \(i) has unknown function '\(f)' (expected r or w)")
-            }
-        }
-        return ops
     }
 
     // MARK: replication
@@ -207,7 +162,7 @@ public final class Txn: ReplicatedWorkload {
             node.logger.error("a replicated transaction names origin \(entry.stamp.origin), which is not a node; ignored")
             return false
         }
-        lamport = max(lamport, entry.stamp.counter)
+        clock = max(clock, entry.stamp.counter)
         merged[entry.stamp.origin, default: 0] += 1
         var changed = false
         for (key, value) in entry.writes {
@@ -231,10 +186,10 @@ public final class Txn: ReplicatedWorkload {
 public struct TxnEntry: ReplicatedEntry {
     /// Counters above this are refused, so a peer's value can never push ours into overflow.
     static let maxCounter = Int.max / 4
-    let stamp: Txn.Stamp
+    let stamp: RWRegister.Stamp
     let writes: [(key: JSONValue, value: JSONValue)]
 
-    init(stamp: Txn.Stamp, writes: [(key: JSONValue, value: JSONValue)]) {
+    init(stamp: RWRegister.Stamp, writes: [(key: JSONValue, value: JSONValue)]) {
         self.stamp = stamp
         self.writes = writes
     }
@@ -260,6 +215,6 @@ public struct TxnEntry: ReplicatedEntry {
             guard pair.isArray, pair.count == 2, let key = pair[0].value, let value = pair[1].value else { return nil }
             writes.append((key, value))
         }
-        self.init(stamp: Txn.Stamp(counter: counter, origin: origin), writes: writes)
+        self.init(stamp: RWRegister.Stamp(counter: counter, origin: origin), writes: writes)
     }
 }
