@@ -35,7 +35,8 @@ for i in $(seq 1 "$n"); do
     ms=$(( ($(date +%s%N) - start) / 1000000 )); secs=$((ms / 1000)).$((ms % 1000 / 100))
     if [[ $rc -eq 0 ]] && grep -q "Executed 1 test, with 0 failures" "$log"; then
         passed=$((passed + 1))
-        printf 'run %3d/%d  %-22s pass  %5s s\n' "$i" "$n" "$what" "$secs"
+        refused=$(grep -c "refused .*before a leader" "$log")
+        printf 'run %3d/%d  %-22s pass  %5s s%s\n' "$i" "$n" "$what" "$secs" "$( ((refused)) && echo "  (first leader late: $refused txns refused, retried)")"
         rm -f "$log"
     else
         failed=$((failed + 1))
