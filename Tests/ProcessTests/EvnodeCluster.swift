@@ -20,16 +20,23 @@ final class EvnodeCluster: @unchecked Sendable {
     /// The cluster's services, shared by every process.
     let kv = ServiceKV()
     private let arguments: [String]
+    /// Each node's start skew (`EvnodeProcess`), nil for none; a restarted node keeps its node's.
+    let skew: StartSkew?
 
-    /// Starts `count` nodes n0, n1, ... (not yet initialized).
-    init(count: Int, arguments: [String] = []) throws {
+    /// Starts `count` nodes n0, n1, ... (not yet initialized), node i behind `skew.nodes[i]`.
+    init(count: Int, arguments: [String] = [], skew: StartSkew? = nil) throws {
+        precondition(skew.map { $0.nodes.count == count } ?? true, "one skew per node")
         ids = (0..<count).map { "n\($0)" }
         self.arguments = arguments
+        self.skew = skew
         for id in ids { nodes[id] = try spawn(id) }
     }
 
     private func spawn(_ id: String) throws -> EvnodeProcess {
-        try EvnodeProcess(arguments: arguments, services: kv) { [weak self] line, value in self?.route(line, value, from: id) }
+        let nodeSkew = skew.map { $0.nodes[ids.firstIndex(of: id)!] }
+        return try EvnodeProcess(arguments: arguments, services: kv, skew: nodeSkew) { [weak self] line, value in
+            self?.route(line, value, from: id)
+        }
     }
 
     /// Maelstrom's kill and start: SIGKILLs node `id`, starts a fresh process in its place and

@@ -15,7 +15,6 @@ final class EvnodeProcess: @unchecked Sendable {
 
     /// Guards the state below and is signalled whenever it changes.
     private let changed = NSCondition()
-    private var pendingOut = Data() // stdout bytes after the last newline
     private var lines: [String] = []
     private var parsed: [JSONValue] = [] // the lines that are JSON, in order
     private var errData = Data()
@@ -23,6 +22,14 @@ final class EvnodeProcess: @unchecked Sendable {
     /// Lines to Maelstrom's kv services: answered by `services`, kept out of `outputLines`.
     private var serviceRequests: [JSONValue] = []
     private let services: ServiceKV
+    private let onLine: ((String, JSONValue?) -> Void)?
+
+    /// Start skew (nil: none): lines after `init_ok` pass `outputLine`, kv replies `serviceLine`.
+    let skew: NodeSkew?
+    private let outputLine: DelayLine?, serviceLine: DelayLine?
+    /// Only touched on the stdout reader thread.
+    private var pendingOut = Data() // stdout bytes after the last newline
+    private var initAnswered = false // the node wrote its init_ok
 
     /// Writes go through one serial queue so a caller (or the cluster router, which forwards from a
     /// pipe-reader thread) never blocks on a full pipe, and the writes reach the node in call order.
@@ -56,10 +63,18 @@ final class EvnodeProcess: @unchecked Sendable {
     /// Lines to a kv service (lin-kv, seq-kv, lww-kv) are answered from `services`, as Maelstrom
     /// would, and kept apart (`serviceLines`), so `outputLines` holds what the node says to clients
     /// and peers.
-    init(arguments: [String] = [], services: ServiceKV = ServiceKV(),
+    ///
+    /// With a `skew`, the process is a slow one: each stdout line after its `init_ok` is taken
+    /// (recorded, answered if to a kv service, passed to `onLine`) `skew.outputDelay` after it was
+    /// written, in order, and each kv reply is written to its stdin `skew.serviceReplyDelay` late.
+    init(arguments: [String] = [], services: ServiceKV = ServiceKV(), skew: NodeSkew? = nil,
          onLine: ((String, JSONValue?) -> Void)? = nil) throws {
         _ = Self.ignoreSIGPIPE
         self.services = services
+        self.onLine = onLine
+        self.skew = skew
+        outputLine = skew.map { _ in DelayLine(name: "evnode-output-skew") }
+        serviceLine = skew.flatMap { $0.serviceReplyDelay > 0 ? DelayLine(name: "evnode-kv-skew") : nil }
         process.executableURL = Self.binaryURL
         process.arguments = arguments
         process.standardInput = stdin
@@ -70,13 +85,7 @@ final class EvnodeProcess: @unchecked Sendable {
         // One blocking reader thread per pipe, until end of file. (FileHandle.readabilityHandler
         // stopped firing with data left in the pipe once the child had exited, on Linux.)
         Self.startReader(stdout.fileHandleForReading.fileDescriptor, name: "evnode-stdout") { [weak self] chunk in
-            guard let self else { return }
-            for (line, value) in self.receiveStdout(chunk) {
-                if let dest = value?["dest"]?.string, ServiceKV.names.contains(dest), let body = value?["body"] {
-                    self.sendServiceReply(self.services.reply(to: body, from: value?["src"]?.string ?? "", service: dest).text)
-                }
-                onLine?(line, value)
-            }
+            self?.receiveStdout(chunk)
         }
         Self.startReader(stderr.fileHandleForReading.fileDescriptor, name: "evnode-stderr") { [weak self] chunk in
             guard let self else { return }
@@ -86,6 +95,8 @@ final class EvnodeProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { process.terminate() }
+        outputLine?.close()
+        serviceLine?.close()
     }
 
     // MARK: input
@@ -215,27 +226,51 @@ final class EvnodeProcess: @unchecked Sendable {
         return body()
     }
 
-    /// Appends stdout bytes; returns the lines they completed. An empty chunk is end of file.
-    private func receiveStdout(_ d: Data) -> [(String, JSONValue?)] {
-        update {
-            if d.isEmpty { stdoutEOF = true; return [] }
-            pendingOut.append(d)
-            var complete: [(String, JSONValue?)] = []
-            while let nl = pendingOut.firstIndex(of: 0x0A) {
-                let line = String(decoding: pendingOut[pendingOut.startIndex..<nl], as: UTF8.self)
-                pendingOut.removeSubrange(pendingOut.startIndex...nl)
-                let value = JSONValue(parsing: line)
-                if let dest = value?["dest"]?.string, ServiceKV.names.contains(dest) {
-                    serviceRequests.append(value!)
-                    complete.append((line, value))
-                    continue
-                }
-                lines.append(line)
-                if let value { parsed.append(value) }
-                complete.append((line, value))
+    /// Stdout bytes (on the reader thread): each line they complete is taken, at once or, past
+    /// `init_ok` behind a skew, through `outputLine`. An empty chunk is end of file.
+    private func receiveStdout(_ d: Data) {
+        if d.isEmpty {
+            return pass { [self] in
+                update { stdoutEOF = true }
+                outputLine?.close()
+                serviceLine?.close() // no more requests, so no more replies
             }
-            return complete
         }
+        pendingOut.append(d)
+        while let nl = pendingOut.firstIndex(of: 0x0A) {
+            let line = String(decoding: pendingOut[pendingOut.startIndex..<nl], as: UTF8.self)
+            pendingOut.removeSubrange(pendingOut.startIndex...nl)
+            let value = JSONValue(parsing: line)
+            pass { [self] in take(line, value) }
+            if value?["body"]?["type"]?.string == "init_ok" { initAnswered = true }
+        }
+    }
+
+    /// Runs `work` now, or behind the skew's output delay (none before `init_ok`, so the line
+    /// keeps its place): the FIFO keeps the order either way.
+    private func pass(_ work: @escaping () -> Void) {
+        guard let outputLine, let skew else { return work() }
+        outputLine.push(after: initAnswered ? skew.outputDelay : 0, work)
+    }
+
+    /// A complete stdout line as it reaches the harness: kept, answered if to a kv service, then
+    /// passed to `onLine`.
+    private func take(_ line: String, _ value: JSONValue?) {
+        let service = value?["dest"]?.string.flatMap { ServiceKV.names.contains($0) ? $0 : nil }
+        update {
+            if service != nil { serviceRequests.append(value!); return }
+            lines.append(line)
+            if let value { parsed.append(value) }
+        }
+        if let service, let body = value?["body"] {
+            let reply = services.reply(to: body, from: value?["src"]?.string ?? "", service: service).text
+            if let serviceLine, let skew {
+                serviceLine.push(after: skew.serviceReplyDelay) { [self] in sendServiceReply(reply) }
+            } else {
+                sendServiceReply(reply)
+            }
+        }
+        onLine?(line, value)
     }
 
     /// Blocks until `done` (evaluated under the lock) holds or `timeout` passes; returns `done`.
