@@ -36,4 +36,14 @@ final class ConsensusChallengeTests: XCTestCase {
     func testTxnListAppendIsStrictSerializableInDurableModeUnderKillsAndPauses() {
         assertValid(.txnListAppend5, seeds: 1...3, durable: true)
     }
+
+    /// Issue 21, hole 1: default mode under partitions and kills. Before the fix, seed 208 was not
+    /// linearizable: restarted processes that forgot a newer term acknowledged a stale leader.
+    func testLinKVDefaultModeUnderPartitionsAndKillsSeed208() {
+        let r = Challenge.linKV3.run(seed: 208) { spec in
+            spec.nemesisInterval = 3
+            spec.nemesis = [.partition, .kill]
+        }
+        XCTAssertEqual(r.results["workload"]?["valid?"], .bool(true), "\(r.results["workload"] ?? .null)")
+    }
 }

@@ -8,12 +8,14 @@ import XCTest
 final class RaftDurabilityTests: XCTestCase {
     private var transport: ManualTransport!
     private var node: Node!
+    private var router: Router!
 
     override func setUp() {
         transport = ManualTransport()
         var config = WorkloadConfig()
         config.durability.enabled = true
-        node = Node(transport: transport, handler: Router(forced: .linKV, config: config))
+        router = Router(forced: .linKV, config: config)
+        node = Node(transport: transport, handler: router)
         node.receive(#"{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n0","n1","n2"]}}"#)
         transport.advance(to: transport.now, node)
         answerKV() // the start record's read (no key): a fresh process
@@ -128,5 +130,37 @@ final class RaftDurabilityTests: XCTestCase {
         answerKV()
         transport.advance(to: transport.now + .ms(1), node)
         XCTAssertTrue(transport.messages.contains { $0["body"]?["type"] == "write_ok" })
+    }
+
+    /// After a truncation, the entries stored above it are gone: a node that later leads must not
+    /// count its own replacements toward a majority before they are stored (issue 21, hole 2).
+    func testALeaderDoesNotCountEntriesItTruncatedAsStored() {
+        peer(#"{"type":"lk_append","term":1,"prev":0,"prev_term":0,"entries":[[1,-1,0,null],[1,0,5,["w",1,1]],[1,0,6,["w",1,2]]],"commit":0,"round":1}"#)
+        transport.advance(to: transport.now + .ms(50), node)
+        answerKV() // entries 1–3 of term 1 are stored
+        transport.advance(to: transport.now + .ms(50), node)
+        peer(#"{"type":"lk_append","term":2,"prev":1,"prev_term":1,"entries":[[2,2,7,["w",1,3]]],"commit":0,"round":1}"#, from: "n2")
+        transport.advance(to: transport.now + .ms(50), node)
+        answerKV() // the log is now 1 (term 1), 2 (term 2): entry 3 is gone
+        var term = 2
+        for _ in 0..<150 where sent("lk_append").isEmpty { // n0 grants every (pre-)vote n1 asks for
+            answerKV()
+            for v in sent("lk_vote") where (v["body"]?["term"]?.int ?? 0) > term {
+                term = v["body"]?["term"]?.int ?? 0
+                let pre = v["body"]?["pre"] == true
+                peer(#"{"type":"lk_voted","term":\#(term),"granted":true,"pre":\#(pre)}"#)
+                if pre { term -= 1 }
+            }
+            transport.advance(to: transport.now + .ms(10), node)
+        }
+        XCTAssertFalse(sent("lk_append").isEmpty, "n1 leads")
+        XCTAssertEqual(pendingWrites, 1, "its no-op (index 3) is being stored")
+        let t = sent("lk_append").last?["body"]?["term"]?.int ?? 0
+        peer(#"{"type":"lk_appended","term":\#(t),"ok":true,"match":3,"round":1}"#)
+        let raft = (router.active[.linKV] as! LinearizableKV).raft
+        XCTAssertEqual(raft.commitIndex, 0, "n0 alone holds the no-op: no majority yet")
+        answerKV()
+        transport.advance(to: transport.now + .ms(1), node)
+        XCTAssertEqual(raft.commitIndex, 3)
     }
 }

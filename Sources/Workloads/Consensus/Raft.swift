@@ -54,6 +54,14 @@ public final class Raft {
     /// longer knows and acknowledged entries it no longer holds, so it votes for no one (and asks
     /// no one) until a leader has brought its log back.
     public var amnesiac = false
+    /// This process: the wall clock (µs) at its start, above every earlier process's of this node.
+    /// Messages carry it; the leader echoes the highest it heard from each follower.
+    private let incarnation: Int
+    private var peerIncarnation: [Int] = []
+    /// An amnesiac's peers' terms, each answered to a question of this process by a peer that is
+    /// not amnesiac; once all have answered, the highest (see `receiveVoted`).
+    private var probedTerms: [Int: Int] = [:]
+    private var termFloor: Int?
 
     /// Applies a committed entry to the state machine, once per entry, in log order.
     public var apply: (RaftEntry) -> Void = { _ in }
@@ -89,6 +97,9 @@ public final class Raft {
     private var store: DurableLog<RaftRecord>?
     private var unsaved: [RaftRecord] = []
     private var storedIndex = 0
+    /// Durable mode: where each truncation of the log began, in order. A store handed over before a
+    /// truncation covers only the entries below it: the ones above were replaced.
+    private var truncations: [Int] = []
     /// Durable mode, until the store is replayed: nothing is sent or answered.
     private var recovering = false
 
@@ -100,6 +111,8 @@ public final class Raft {
         self.config = config
         let me = node.index, clusterSize = max(node.nodeIDs.count, 1)
         self.me = me
+        incarnation = Int(node.wallClock)
+        peerIncarnation = Array(repeating: 0, count: clusterSize)
         self.clusterSize = clusterSize
         peers = (0..<clusterSize).filter { $0 != me }
         types = (prefix + "_append", prefix + "_appended", prefix + "_vote", prefix + "_voted")
@@ -165,11 +178,12 @@ public final class Raft {
     private func durably(_ then: @escaping () -> Void) {
         guard let store else { return then() }
         guard !unsaved.isEmpty else { return store.afterStored(then) }
-        let records = unsaved, last = log.lastIndex
+        let records = unsaved, last = log.lastIndex, truncationsBefore = truncations.count
         unsaved.removeAll()
         store.store(records) { [weak self] in
             guard let self else { return }
-            self.storedIndex = max(self.storedIndex, last)
+            let kept = self.truncations[truncationsBefore...].min().map { $0 - 1 } ?? last
+            self.storedIndex = max(self.storedIndex, min(last, kept))
             then()
         }
     }
@@ -212,6 +226,7 @@ public final class Raft {
 
     private func tick() {
         if role == .leader { return broadcastAppends() }
+        if amnesiac { askTerms() } // every heartbeat until answered, a leader heard or not
         if node.now >= electionDeadline { startElection() }
     }
 
@@ -229,6 +244,12 @@ public final class Raft {
         preVotes = [me]
         guard clusterSize > 1 else { return becomeCandidate() }
         for p in peers { sendVote(to: p, term: term + 1, pre: true) }
+    }
+
+    /// An amnesiac asks every peer its term (a pre-vote for its own term, which grants nothing).
+    private func askTerms() {
+        guard termFloor == nil, clusterSize > 1 else { return }
+        for p in peers where probedTerms[p] == nil { sendVote(to: p, term: term, pre: true) }
     }
 
     private func becomeCandidate() {
@@ -256,6 +277,7 @@ public final class Raft {
             w.field("last_index", lastIndex)
             w.field("last_term", lastTerm)
             w.field("pre", pre)
+            w.field("inc", incarnation)
         }
     }
 
@@ -331,7 +353,7 @@ public final class Raft {
         let entries = log.slice(after: prev, limit: config.maxEntriesPerMessage)
         let reads = confirmedReads[p]
         confirmedReads[p].removeAll()
-        let term = term, commit = commitIndex, round = round
+        let term = term, commit = commitIndex, round = round, inc = peerIncarnation[p]
         stats.appendsSent += 1
         node.send(to: node.nodeIDs[p]) { w in
             w.field("type", types.append)
@@ -341,6 +363,7 @@ public final class Raft {
             w.arrayField("entries") { a in for e in entries { e.write(into: &a) } }
             w.field("commit", commit)
             w.field("round", round)
+            w.field("inc", inc)
             if !reads.isEmpty {
                 w.arrayField("reads") { a in for r in reads { a.arrayElement { e in e.element(r.seq); e.element(r.index) } } }
             }
@@ -405,6 +428,7 @@ public final class Raft {
         if t > term || role != .follower || leader != from { becomeFollower(term: t, leader: from) }
         lastLeaderContact = node.now
         resetElectionDeadline()
+        preVotes.removeAll() // the leader is alive: a pre-vote granted now must start no election
         m.body["reads"].forEachElement { r in
             if let seq = r[0].int, let index = r[1].int, index >= 0 { readIndexReady(seq, min(index, Self.maxNumber)) }
         }
@@ -413,13 +437,23 @@ public final class Raft {
             let hint = prev > log.lastIndex ? log.lastIndex + 1 : max(log.firstIndex(ofTermAt: prev), commitIndex + 1)
             return answerAppend(to: from, ok: false, match: hint, round: round)
         }
+        let lastBefore = log.lastIndex
         guard let written = log.merge(after: prev, entries, committed: commitIndex) else {
             throw malformed(m, "entries that agree with the committed log")
+        }
+        if written.lowerBound <= lastBefore, store != nil { // a truncation: what was stored above it is gone
+            storedIndex = min(storedIndex, written.lowerBound - 1)
+            truncations.append(written.lowerBound)
         }
         saveEntries(written)
         let last = prev + entries.count
         if leaderCommit > commitIndex { commit(through: min(leaderCommit, last)) }
-        if amnesiac && last >= leaderCommit { amnesiac = false } // it holds everything committed again
+        // Counted again once it knows a term at least as new as any its predecessors promised in
+        // (`termFloor`), and a leader of such a term that has heard of this process has given back
+        // its log through a commit of its own term, so through every earlier term's commits.
+        if amnesiac, termFloor != nil, m.body["inc"].int == incarnation, last >= leaderCommit, log.term(at: leaderCommit) == t {
+            amnesiac = false
+        }
         answerAppend(to: from, ok: true, match: last, round: round)
     }
 
@@ -428,17 +462,22 @@ public final class Raft {
     private func answerAppend(to leader: Int, ok: Bool, match: Int, round: Int) {
         let requests = ok || match > 0 ? outbox : []
         if !requests.isEmpty { outbox.removeAll() }
-        let term = term
-        durably { [weak self] in self?.sendAppended(to: leader, term: term, ok: ok, match: match, round: round, requests: requests) }
+        let term = term, counts = !amnesiac
+        durably { [weak self] in
+            self?.sendAppended(to: leader, term: term, ok: ok, match: match, round: round, counts: counts, requests: requests)
+        }
     }
 
-    private func sendAppended(to leader: Int, term: Int, ok: Bool, match: Int, round: Int, requests: [(seq: Int, command: JSONValue?)]) {
+    private func sendAppended(to leader: Int, term: Int, ok: Bool, match: Int, round: Int, counts: Bool,
+                              requests: [(seq: Int, command: JSONValue?)]) {
         node.send(to: node.nodeIDs[leader]) { w in
             w.field("type", types.appended)
             w.field("term", term)
             w.field("ok", ok)
             w.field("match", match)
             w.field("round", round)
+            w.field("inc", incarnation)
+            if !counts { w.field("amnesiac", true) }
             if !requests.isEmpty {
                 w.arrayField("requests") { a in
                     for r in requests {
@@ -458,10 +497,21 @@ public final class Raft {
         }
         if t > term { return becomeFollower(term: t, leader: nil) }
         guard role == .leader, t == term else { return }
-        ackedRound[from] = max(ackedRound[from], min(round, self.round))
+        let inc = m.body["inc"].int ?? 0
+        guard inc >= peerIncarnation[from] else { return } // from an earlier process of that peer
+        if inc > peerIncarnation[from] { // a new process: what the earlier one held no longer counts
+            peerIncarnation[from] = inc
+            matchIndex[from] = 0
+            ackedRound[from] = 0
+        }
+        // A restarted process without its log counts toward nothing (it may have promised a newer
+        // term it forgot); a refusal of an older term's append names a round of another process.
+        let counts = m.body["amnesiac"].bool != true
+        if counts && (ok || match > 0) { ackedRound[from] = max(ackedRound[from], min(round, self.round)) }
         if ok {
-            matchIndex[from] = max(matchIndex[from], min(match, log.lastIndex))
-            nextIndex[from] = matchIndex[from] + 1
+            let held = min(match, log.lastIndex)
+            if counts { matchIndex[from] = max(matchIndex[from], held) }
+            nextIndex[from] = (counts ? matchIndex[from] : held) + 1
             advanceCommit()
         } else if match > 0 {
             // A hint below what the follower once matched: it was restarted and lost its log.
@@ -496,7 +546,7 @@ public final class Raft {
                 resetElectionDeadline()
             }
         }
-        let term = pre ? max(t, term) : term, types = types
+        let term = pre ? max(t, term) : term, types = types, echo = m.body["inc"].int, amnesiac = amnesiac
         durably { [weak self] in
             guard let self else { return }
             self.node.send(to: self.node.nodeIDs[from]) { w in
@@ -504,14 +554,32 @@ public final class Raft {
                 w.field("term", term)
                 w.field("granted", granted)
                 w.field("pre", pre)
+                if let echo { w.field("inc", echo) }
+                if amnesiac { w.field("amnesiac", true) }
             }
         }
     }
 
     private func receiveVoted(_ m: Message, from: Int, term t: Int) throws {
         guard let granted = m.body["granted"].bool, let pre = m.body["pre"].bool else { throw malformed(m, "granted and pre") }
+        if pre && amnesiac {
+            // An answer to `askTerms`: a peer's term now, after this process started. Each term
+            // a predecessor promised in (a vote, an acknowledgement) is known to the peer it
+            // promised or to one that voted with it; unless that peer lost it too (and says it is
+            // amnesiac: then this waits, for good if need be), the highest answer is at least as
+            // new. This process takes it, with a vote for no one in it.
+            guard termFloor == nil, m.body["inc"].int == incarnation, m.body["amnesiac"].bool != true else { return }
+            probedTerms[from] = t
+            guard probedTerms.count == peers.count else { return }
+            let floor = max(term, probedTerms.values.max() ?? 0)
+            termFloor = floor
+            term = floor
+            votedFor = me
+            if role != .follower { becomeFollower(term: floor, leader: nil) }
+            return
+        }
         if pre {
-            guard granted, role != .leader, t == term + 1 else { return }
+            guard granted, role != .leader, t == term + 1, preVotes.contains(me) else { return }
             preVotes.insert(from)
             if preVotes.count >= majority {
                 preVotes.removeAll()

@@ -160,7 +160,10 @@ public final class DurableLog<Entry: ReplicatedEntry> {
     /// are never removed, so a snapshot that lands late from a killed process (covering fewer
     /// chunks) only makes recovery read more of them.
     private func compactIfDue() {
-        guard let snapshot, !snapshotting, nextChunk - snapshotFrom >= max(config.compactEvery, 1) else { return }
+        // The owner's state may hold entries still queued for later chunks (Raft's log does): a
+        // snapshot then would have recovery replay them on top of it a second time. So only
+        // with nothing queued, when the state is exactly what the chunks before `nextChunk` hold.
+        guard let snapshot, !snapshotting, pending.isEmpty, nextChunk - snapshotFrom >= max(config.compactEvery, 1) else { return }
         snapshotting = true
         let from = nextChunk, entries = snapshot()
         node.rpc(to: config.service, timeout: config.timeout, { w in
