@@ -267,13 +267,22 @@ public final class ConsensusInvariants {
     public func results() -> [InvariantResult] {
         Invariant.allCases.map { inv in
             let mine = violations.filter { $0.invariant == inv }
-            guard !mine.isEmpty else {
-                return InvariantResult(inv.rawValue, holds: true, detail: "\(events) events, \(elections) elections, \(applied.count) entries applied")
-            }
+            guard !mine.isEmpty else { return InvariantResult(inv.rawValue, holds: true, detail: checked(inv)) }
             let total = counts[inv] ?? mine.count
             let listed = mine.map { "\(Self.seconds($0.at)) \($0.node): \($0.detail)" }.joined(separator: "; ")
             return InvariantResult(inv.rawValue, holds: false, detail: "\(total) violation\(total == 1 ? "" : "s"), first at " + listed
                 + (total > mine.count ? "; …" : ""))
+        }
+    }
+
+    /// What a holding invariant was checked on.
+    private func checked(_ inv: Invariant) -> String {
+        switch inv {
+        case .electionSafety: return "\(elections) elections, \(leaders.count) terms led"
+        case .logMatching: return "\(seen.count) (index, term) entries on \(nextSerial) processes"
+        case .leaderCompleteness: return "\(elections) elections against up to \(committed.count) committed entries"
+        case .stateMachineSafety: return "\(applied.count) indices applied"
+        case .commitMonotonic: return "\(events) events of \(nextSerial) processes"
         }
     }
 
