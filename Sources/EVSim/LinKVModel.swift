@@ -26,7 +26,8 @@ import Workloads
 /// reusable; there is no final phase.
 ///
 /// Checker: `LinearizabilityChecker` (Knossos's cas-register per key), 200,000 states per key;
-/// the workload results add `answered-fraction` (see `check`).
+/// the workload results add `answered-fraction` (see `check`). Invariants: Raft's safety
+/// properties after every event (`ConsensusInvariants`).
 public final class LinKVModel: WorkloadModel {
     public let kind = WorkloadKind.linKV
     public let nodeCount: Int
@@ -59,9 +60,20 @@ public final class LinKVModel: WorkloadModel {
     /// Workers per key group.
     public var groupSize: Int { 2 * nodeCount }
 
-    /// The groups depend on the node count: the spec's must be the model's.
+    /// Raft's safety properties, checked after every event (docs/evsim.md, "Consensus invariants").
+    public let consensus = ConsensusInvariants()
+
+    /// The groups depend on the node count: the spec's must be the model's. Installs the
+    /// consensus invariants.
     public func watch(_ cluster: Cluster) {
         precondition(cluster.nodeIDs.count == nodeCount, "LinKVModel(nodeCount: \(nodeCount)) in a \(cluster.nodeIDs.count)-node cluster")
+        consensus.watch(cluster) { ($0.router?.active[.linKV] as? LinearizableKV)?.raft }
+    }
+
+    /// The consensus invariants, watched over the whole run.
+    public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
+        consensus.finish(at: cluster.now)
+        return consensus.results()
     }
 
     // MARK: generator

@@ -22,7 +22,8 @@ import Workloads
 /// Checker: `ListAppendChecker` (Elle's list-append analysis) under `--consistency-models`
 /// (default strict-serializable). txn-rw-register's other figures do not apply: the
 /// sequential-keys analysis stands in for version orders that list reads give here, and the
-/// replication visibility watches evnode's rw-register state.
+/// replication visibility watches evnode's rw-register state. Invariants: Raft's safety
+/// properties after every event (`ConsensusInvariants`).
 public final class ListAppendModel: WorkloadModel {
     public let kind = WorkloadKind.txnListAppend
     public var reusableClients: Bool { true }
@@ -73,6 +74,19 @@ public final class ListAppendModel: WorkloadModel {
             if let read = op[2], !read.isNull, read.array == nil { return "read \(i) is not a list: \(op.text)" }
         }
         return nil
+    }
+
+    /// Raft's safety properties, checked after every event (docs/evsim.md, "Consensus invariants").
+    public let consensus = ConsensusInvariants()
+
+    public func watch(_ cluster: Cluster) {
+        consensus.watch(cluster) { ($0.router?.active[.txnListAppend] as? ListAppend)?.service.raft }
+    }
+
+    /// The consensus invariants, watched over the whole run.
+    public func invariants(_ history: [Operation], cluster: Cluster) -> [InvariantResult] {
+        consensus.finish(at: cluster.now)
+        return consensus.results()
     }
 
     // MARK: checker

@@ -3,7 +3,7 @@ import EVSimCore
 import Workloads
 
 /// Records when each node committed its write transactions and when every other node merged
-/// them, by watching the nodes after every event (`Cluster.observer`): the replication
+/// them, by watching the nodes after every event (`Cluster.addObserver`): the replication
 /// visibility figures of the txn challenges. The k-th transaction a node merges from an origin
 /// is that origin's k-th commit, since links deliver in order.
 public final class TxnVisibility {
@@ -17,7 +17,7 @@ public final class TxnVisibility {
     /// Starts watching `cluster`'s txn nodes.
     public func watch(_ cluster: Cluster) {
         let ids = cluster.nodeIDs
-        cluster.observer = { [unowned self] process in
+        cluster.addObserver { [unowned self] process in
             guard let txn = process.router?.active[.txn] as? RWRegister else { return }
             let now = process.now
             let own = self.commits[process.id, default: []]

@@ -18,7 +18,7 @@ public protocol WorkloadModel: AnyObject {
     /// Adjusts the node tunables of this run before the cluster starts. Default: nothing.
     func configure(_ workloads: inout WorkloadConfig)
 
-    /// Starts watching node state the checker reads (through `Cluster.observer`), once the
+    /// Starts watching node state the checker reads (through `Cluster.addObserver`), once the
     /// cluster exists. Default: nothing.
     func watch(_ cluster: Cluster)
 

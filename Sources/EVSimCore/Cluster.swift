@@ -89,9 +89,14 @@ public final class Cluster {
         }
     }
 
-    /// Called after every message and timer run of any node process: how a model watches node
-    /// state over time (e.g. when the counters agree) without hooks in the workloads.
-    public var observer: ((SimNode) -> Void)?
+    /// Called after every message and timer run of any node process, in the order they were
+    /// added: how models and probes watch node state over time (e.g. when the counters agree, or
+    /// the consensus invariants) without hooks in the workloads. Several coexist.
+    public private(set) var observers: [(SimNode) -> Void] = []
+
+    /// Adds a watcher run after every message and timer run of any node process (after those
+    /// added before it).
+    public func addObserver(_ observer: @escaping (SimNode) -> Void) { observers.append(observer) }
 
     /// A fresh process for node `id`: new handler, new `Node`, nothing from before.
     private func makeProcess(_ id: String) -> SimNode {
@@ -99,7 +104,7 @@ public final class Cluster {
         let logger = Logger(label: "evnode") { _ in SimLogHandler(collector: collector, events: queue) }
         let process = SimNode(id: id, network: network, handler: makeHandler(id),
                               wallClockOrigin: settings.wallClockOrigin, logger: logger)
-        process.afterEvent = { [unowned self] in self.observer?($0) }
+        process.afterEvent = { [unowned self] process in for observer in self.observers { observer(process) } }
         return process
     }
 

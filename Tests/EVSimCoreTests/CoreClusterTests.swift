@@ -36,6 +36,21 @@ final class CoreClusterTests: XCTestCase {
         return Cluster(settings) { _ in RelayHandler() }
     }
 
+    func testEveryObserverRunsAfterEachEventInOrder() {
+        let c = cluster()
+        var calls: [String] = []
+        var first = 0, second = 0
+        c.addObserver { _ in first += 1; calls.append("a") }
+        c.addObserver { process in second += 1; calls.append("b"); XCTAssertTrue(c.nodeIDs.contains(process.id)) }
+        c.initialize()
+        XCTAssertEqual(c.call("n1", ["type": "relay"])?["type"], "relay_ok")
+        XCTAssertGreaterThan(first, 0)
+        XCTAssertEqual(first, second)
+        let events = c.nodes.reduce(0) { $0 + $1.delivered + $1.timerRuns }
+        XCTAssertEqual(first, events, "one call per message or timer run")
+        XCTAssertEqual(calls, Array(repeating: ["a", "b"], count: first).flatMap { $0 })
+    }
+
     func testAnyHandlerAnswersInitAndRequests() {
         let c = cluster()
         XCTAssertEqual(c.initialize(), [])

@@ -63,6 +63,14 @@ public final class Raft {
     private var probedTerms: [Int: Int] = [:]
     private var termFloor: Int?
 
+    /// Read-only views of the log and vote (the simulator's consensus invariants watch them).
+    /// The index of the last log entry, 0 for an empty log.
+    public var lastLogIndex: Int { log.lastIndex }
+    /// The log entry at `index` (1…`lastLogIndex`), nil outside the log.
+    public func logEntry(at index: Int) -> RaftEntry? { index >= 1 && index <= log.lastIndex ? log[index] : nil }
+    /// The candidate this node voted for in its current term (index in `node_ids`), if any.
+    public var vote: Int? { votedFor }
+
     /// Applies a committed entry to the state machine, once per entry, in log order.
     public var apply: (RaftEntry) -> Void = { _ in }
     /// A read of this node (by its request number) may be served once the state reaches `index`.
