@@ -85,7 +85,7 @@ let package = Package(
         ]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workloads", "EVSim", "EVSimCore", "EVCheckers", "EVCore", "EVTestSupport"]),
         .testTarget(name: "EVSimCoreTests", dependencies: ["EVSimCore", "EVCore"]),
-        .testTarget(name: "EVCheckersTests", dependencies: ["EVCheckers", "EVCore", "EVSim", "EVSimCore", "Workloads"]),
+        .testTarget(name: "EVCheckersTests", dependencies: ["EVCheckers", "EVCore"]),
         .testTarget(name: "EVSimTests", dependencies: ["EVSim", "EVSimCore", "EVCheckers", "EVReports", "Workloads", "EVCore"]),
         .testTarget(name: "EVReportsTests", dependencies: ["EVReports", "EVSim", "EVSimCore", "EVCheckers", "EVCore"]),
         .testTarget(name: "ProcessTests", dependencies: ["EVCore", "evnode"]),
