@@ -83,6 +83,9 @@ let package = Package(
         .testTarget(name: "EVCoreTests", dependencies: [
             "EVCore", "EVTestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "EVLoopTests", dependencies: [
+            "EVLoop", "EVCore", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workloads", "EVSim", "EVSimCore", "EVCheckers", "EVCore", "EVTestSupport"]),
         .testTarget(name: "EVSimCoreTests", dependencies: ["EVSimCore", "EVCore"]),
         .testTarget(name: "EVCheckersTests", dependencies: ["EVCheckers", "EVCore"]),
