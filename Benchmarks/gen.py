@@ -4,7 +4,7 @@
   gen.py init                     init only (start-up time, callgrind baseline)
   gen.py echo N                   init + N echo requests from c1
   gen.py broadcast N              1-node cluster: init, topology, N broadcasts, a read after every 100
-  gen.py broadcast-init           init + topology only (callgrind baseline of the broadcast stream)
+  gen.py broadcast-init           init + topology and its start record only (callgrind baseline)
   gen.py broadcast-peers N        5-node cluster seen from n0 (the hub): client broadcasts and reads
                                   mixed with its peers' bc_data / bc_ack traffic (memcheck input)
 
@@ -18,6 +18,9 @@ INIT_1 = ('{"id":0,"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,'
 INIT_5 = ('{"id":0,"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,'
           '"node_id":"n0","node_ids":["n0","n1","n2","n3","n4"]}}\n')
 TOPOLOGY_1 = '{"id":1,"src":"c0","dest":"n0","body":{"type":"topology","msg_id":2,"topology":{"n0":[]}}}\n'
+# lin-kv's answer to the node's start record: broadcast keeps state, so it runs once its record is
+# stored (docs/faults.md); the node's first RPC is that create, msg_id 1, sent on the topology.
+RECORD_STORED = '{"src":"lin-kv","dest":"n0","body":{"type":"cas_ok","in_reply_to":1}}\n'
 TOPOLOGY_5 = ('{"id":1,"src":"c0","dest":"n0","body":{"type":"topology","msg_id":2,"topology":'
               '{"n0":["n1","n2"],"n1":["n0","n3"],"n2":["n0","n4"],"n3":["n1"],"n4":["n2"]}}}\n')
 
@@ -36,6 +39,7 @@ def echo(n, out):
 def broadcast(n, out):
     out.write(INIT_1)
     out.write(TOPOLOGY_1)
+    out.write(RECORD_STORED)
     msg_id, chunk = 2, []
     for i in range(1, n + 1):
         msg_id += 1
@@ -59,6 +63,7 @@ def broadcast_peers(n, out):
     including duplicates, a gap, acks for more than was sent and a few malformed peer messages."""
     out.write(INIT_5)
     out.write(TOPOLOGY_5)
+    out.write(RECORD_STORED)
     peers = ["n1", "n2", "n3", "n4"]
     next_seq = {p: 0 for p in peers}
     msg_id = 2
@@ -91,7 +96,7 @@ def main():
     if args == ["init"]:
         out.write(INIT_1)
     elif args == ["broadcast-init"]:
-        out.write(INIT_1); out.write(TOPOLOGY_1)
+        out.write(INIT_1); out.write(TOPOLOGY_1); out.write(RECORD_STORED)
     elif len(args) == 2 and args[0] == "echo":
         echo(int(args[1]), out)
     elif len(args) == 2 and args[0] == "broadcast":

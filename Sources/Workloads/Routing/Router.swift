@@ -20,6 +20,8 @@ public final class Router: MessageHandler {
     public let forced: WorkloadKind?
     public let config: WorkloadConfig
     public private(set) var active: [WorkloadKind: any Workload] = [:]
+    /// `active`'s keys, kept so routing a shared type allocates nothing.
+    private var activeKinds: Set<WorkloadKind> = []
     private unowned var node: Node!
     /// Nodes of the cluster other than this one: the only senders of peer-only types.
     private var peers: Set<String> = []
@@ -65,13 +67,15 @@ public final class Router: MessageHandler {
         table = workloads.map(\.kind) == WorkloadDescriptor.builtIn.map(\.kind) ? RouteTable.builtIn : RouteTable(workloads)
     }
 
-    /// Whether this process replaces one that ran here (nil until its start record is read).
+    /// Whether this process replaces one that ran here (nil until it knows: its start record was
+    /// created or read).
     public var isRestart: Bool? { record?.known == true ? record.predecessor != nil : nil }
 
     public func nodeDidInit(_ node: Node) {
         self.node = node
         peers = Set(node.peers)
         active.removeAll() // a re-init stands for a new process: it starts from scratch
+        activeKinds.removeAll()
         lastRoute = nil
         held = HoldQueue()
         expiryAt = nil
@@ -126,6 +130,7 @@ public final class Router: MessageHandler {
         assert(active[kind] == nil && (record.isRecorded(kind) || !route.needsStartRecord))
         let w = route.make(node, config)
         active[kind] = w
+        activeKinds.insert(kind)
         lastRoute = nil
         w.joined(restarted: record.wasRunBefore(kind))
     }
@@ -138,7 +143,7 @@ public final class Router: MessageHandler {
             return
         }
         self.node = node
-        switch table.resolve(type: message.type, body: message.body, active: Set(active.keys), forced: forced) {
+        switch table.resolve(type: message.type, body: message.body, active: activeKinds, forced: forced) {
         case .reject(let error):
             fail(message, error)
         case .hold(let candidates):
