@@ -141,16 +141,19 @@ final class RaftLogTests: XCTestCase {
         return out.string
     }
 
-    private func parsed(_ text: String) throws -> JSONDocument { try XCTUnwrap(JSONDocument(parsing: text), text) }
+    /// `body` over the parsed `text`; the document lives until `body` returns (its views borrow it).
+    private func decoded<T>(_ text: String, _ body: (JSON) -> T) throws -> T {
+        let doc = try XCTUnwrap(JSONDocument(parsing: text), text)
+        return withExtendedLifetime(doc) { body(doc.root) }
+    }
 
     func testAnEntryIsTermOriginSeqCommandOnTheWire() throws {
         let e = RaftEntry(term: 3, origin: -1, seq: 0, command: .null)
         let text = written { e.write(into: &$0) }
         XCTAssertEqual(text, "[[3,-1,0,null]]")
-        let doc = try parsed(text)
-        XCTAssertEqual(RaftEntry(json: doc.root[0]), e)
+        XCTAssertEqual(try decoded(text) { RaftEntry(json: $0[0]) }, e)
         for bad in ["[-1,0,0,null]", "[1,0,0]", "[1,0,0,null,5]", #"{"term":1}"#, #"["1",0,0,null]"#] {
-            XCTAssertNil(RaftEntry(json: try parsed(bad).root), bad)
+            XCTAssertNil(try decoded(bad) { RaftEntry(json: $0) }, bad)
         }
     }
 
@@ -159,16 +162,16 @@ final class RaftLogTests: XCTestCase {
                                      .entry(index: 7, RaftEntry(term: 5, origin: 1, seq: 42, command: ["c", 1, 2, 3]))]
         let text = written { a in for r in records { r.write(into: &a) } }
         XCTAssertEqual(text, #"[["h",4,2],["h",5,-1],["e",7,5,1,42,["c",1,2,3]]]"#)
-        let doc = try parsed(text)
+        let decodedRecords = try decoded(text) { root in records.indices.map { RaftRecord(json: root[$0]) } }
         for (i, r) in records.enumerated() {
-            guard let back = RaftRecord(json: doc.root[i]) else { return XCTFail("record \(i)") }
+            guard let back = decodedRecords[i] else { return XCTFail("record \(i)") }
             switch (back, r) {
             case let (.hardState(t1, v1), .hardState(t2, v2)): XCTAssertEqual([t1, v1 ?? -1], [t2, v2 ?? -1])
             case let (.entry(i1, e1), .entry(i2, e2)): XCTAssertEqual(i1, i2); XCTAssertEqual(e1, e2)
             default: XCTFail("record \(i) changed kind")
             }
         }
-        XCTAssertNil(RaftRecord(json: try parsed(#"["e",0,1,0,0,null]"#).root), "indices start at 1")
-        XCTAssertNil(RaftRecord(json: try parsed(#"["x",1,2]"#).root))
+        XCTAssertNil(try decoded(#"["e",0,1,0,0,null]"#) { RaftRecord(json: $0) }, "indices start at 1")
+        XCTAssertNil(try decoded(#"["x",1,2]"#) { RaftRecord(json: $0) })
     }
 }
