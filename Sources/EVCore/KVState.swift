@@ -54,6 +54,16 @@ public struct KVState {
         }
     }
 
+    /// Answers one request envelope (`{src, dest, body}`) sent to kv service `service`: the reply
+    /// envelope, nil when the body has no type or msg_id (there is nothing to answer). For test
+    /// doubles that play a kv service on a node's own lines.
+    public mutating func reply(to request: JSONValue, as service: String) -> JSONValue? {
+        guard let body = request["body"], let type = body["type"]?.string, let msgID = body["msg_id"] else { return nil }
+        var fields = serve(type: type, body: body)
+        fields.append(("in_reply_to", msgID))
+        return .object([("src", .string(service)), ("dest", request["src"] ?? .null), ("body", .object(fields))])
+    }
+
     /// An error reply's fields.
     public static func error(_ code: ErrorCode, _ text: String) -> [(String, JSONValue)] {
         [("type", "error"), ("code", .int(code.rawValue)), ("text", .string(text))]

@@ -86,12 +86,8 @@ public final class FuzzHarness: Transport {
 
     private func answerLinKV() {
         while !linKVRequests.isEmpty {
-            let body = linKVRequests.removeFirst()
-            guard let type = body["type"]?.string, let id = body["msg_id"] else { continue }
-            var reply = linKV.serve(type: type, body: body)
-            reply.append(("in_reply_to", id))
-            let line = JSONValue.object([("src", "lin-kv"), ("dest", .string(node.id)), ("body", .object(reply))]).text
-            line.utf8CString.withUnsafeBytes { node.receive(line: UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+            guard let reply = linKV.reply(to: linKVRequests.removeFirst(), as: "lin-kv") else { continue }
+            reply.text.utf8CString.withUnsafeBytes { node.receive(line: UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
         }
     }
 
@@ -118,6 +114,6 @@ public final class FuzzHarness: Transport {
         }
         if let m = body["msg_id"], m.int == nil { fail("msg_id is not an integer") }
         if node.nodeIDs.contains(dest) && dest != node.id && peerLines.count < 256 { peerLines.append(text) }
-        if dest == "lin-kv" && body["msg_id"] != nil && linKVRequests.count < 1024 { linKVRequests.append(body) }
+        if dest == "lin-kv" && body["msg_id"] != nil && linKVRequests.count < 1024 { linKVRequests.append(v) }
     }
 }

@@ -72,11 +72,8 @@ public final class ManualTransport: Transport {
         while linKVServedUpTo < messages.count {
             let m = messages[linKVServedUpTo]
             linKVServedUpTo += 1
-            guard m["dest"] == "lin-kv", let body = m["body"], let type = body["type"]?.string, let id = body["msg_id"] else { continue }
-            var reply = linKV.serve(type: type, body: body)
-            reply.append(("in_reply_to", id))
-            let src = m["src"] ?? .null
-            node.receive(JSONValue.object([("src", "lin-kv"), ("dest", src), ("body", .object(reply))]).text)
+            guard m["dest"] == "lin-kv", let reply = linKV.reply(to: m, as: "lin-kv") else { continue }
+            node.receive(reply.text)
             advance(to: now, node)
         }
     }
