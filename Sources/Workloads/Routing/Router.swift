@@ -189,13 +189,19 @@ public final class Router: MessageHandler {
 
     private func hold(_ m: Message, _ reason: HoldQueue.Reason) {
         let line = JSONValue.object([("src", .string(m.src)), ("dest", .string(m.dest)), ("body", m.body.value ?? .null)]).text
-        let limit = reason == .startRecord ? Self.startHoldLimit : Self.ambiguousHoldLimit
-        let entry = HoldQueue.Held(line: line, receivedAt: m.receivedAt, request: m.request, reason: reason,
-                                   deadline: m.receivedAt + limit)
-        guard held.hold(entry) else {
+        guard hold(line: line, receivedAt: m.receivedAt, request: m.request, reason: reason) else {
             return fail(m, ProtocolError(.temporarilyUnavailable, "\(m.type): too many messages waiting for their workload"))
         }
+    }
+
+    /// Holds a line until its reason's limit after its receipt; false (nothing kept) when the
+    /// queue is full.
+    private func hold(line: String, receivedAt: Micros, request: RequestRef?, reason: HoldQueue.Reason) -> Bool {
+        let limit = reason == .startRecord ? Self.startHoldLimit : Self.ambiguousHoldLimit
+        guard held.hold(HoldQueue.Held(line: line, receivedAt: receivedAt, request: request, reason: reason,
+                                       deadline: receivedAt + limit)) else { return false }
         armExpiry()
+        return true
     }
 
     /// Routes every held message again (a workload opened), in arrival order, before anything newer.
@@ -252,8 +258,9 @@ public final class Router: MessageHandler {
                         self.node.redeliver(line: h.line, receivedAt: h.receivedAt)
                     } else {
                         self.step { $0.need(kind) } // released when it is recorded
-                        _ = self.held.hold(HoldQueue.Held(line: h.line, receivedAt: h.receivedAt, request: h.request, reason: .startRecord,
-                                                          deadline: h.receivedAt + Self.startHoldLimit))
+                        if !self.hold(line: h.line, receivedAt: h.receivedAt, request: h.request, reason: .startRecord), let req = h.request {
+                            self.node.replyError(to: req, code: .temporarilyUnavailable, text: "too many messages waiting for their workload")
+                        }
                     }
                     continue
                 }
@@ -265,7 +272,6 @@ public final class Router: MessageHandler {
                     self.node.replyError(to: req, code: .temporarilyUnavailable, text: "this node does not know its workload yet")
                 }
             }
-            self.armExpiry()
         }
     }
 
