@@ -54,7 +54,6 @@ public final class RWRegister: ReplicatedWorkload {
 
     private unowned let node: Node
     private let config: Config
-    private let selfIndex: Int
     private var registers: [JSONValue: Register] = [:]
     /// The hybrid clock: the highest counter applied here (own or received), and at least the
     /// wall clock in µs when this node commits.
@@ -68,7 +67,6 @@ public final class RWRegister: ReplicatedWorkload {
     public init(node: Node, config: WorkloadConfig) {
         self.node = node
         self.config = config.txn
-        selfIndex = node.index
         replicated = ReplicatedState(node: node, topology: .mesh(flushInterval: config.txn.replicationInterval),
                                      link: config.txn.link, durability: config.durability)
         replicated.attach(self)
@@ -117,7 +115,7 @@ public final class RWRegister: ReplicatedWorkload {
         guard !finalWrites.isEmpty else { return answer(req, ops, results) }
         // Commit: all final writes at once, with a stamp above everything applied here.
         clock = max(clock + 1, Int(node.wallClock))
-        let entry = TxnEntry(stamp: Stamp(counter: clock, origin: selfIndex), writes: finalWrites)
+        let entry = TxnEntry(stamp: Stamp(counter: clock, origin: node.index), writes: finalWrites)
         replicated.publish([entry]) { [unowned self] in
             self.commits += 1
             _ = self.merge(entry)

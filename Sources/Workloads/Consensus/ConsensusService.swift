@@ -66,7 +66,6 @@ public final class ConsensusService<Machine: ReplicatedStateMachine> {
     public private(set) var machine = Machine()
     private unowned let node: Node
     private let config: Config
-    private let me: Int
     private var nextSeq: Int
     private let durable: Bool
     /// Requests waiting for their answer: a query carries what it reads, a command nil.
@@ -75,7 +74,6 @@ public final class ConsensusService<Machine: ReplicatedStateMachine> {
     public init(node: Node, prefix: String, config: Config, durability: DurabilityConfig) {
         self.node = node
         self.config = config
-        me = node.index
         // Request numbers go into log entries that outlive this process: starting from the wall
         // clock in µs, a restarted process never reuses one of its predecessor's.
         nextSeq = Int(node.wallClock)
@@ -132,7 +130,7 @@ public final class ConsensusService<Machine: ReplicatedStateMachine> {
     private func apply(_ entry: RaftEntry) {
         guard !entry.command.isNull else { return } // a leader's no-op
         let answer = machine.apply(entry.command)
-        guard entry.origin == me, let p = pending.removeValue(forKey: entry.seq) else { return }
+        guard entry.origin == node.index, let p = pending.removeValue(forKey: entry.seq) else { return }
         send(answer, to: p.req)
     }
 
