@@ -83,6 +83,9 @@ struct EvSim: ParsableCommand {
     @Flag(help: "With `list`: print README's table of Maelstrom commands.")
     var readmeTable = false
 
+    @Option(help: "lin-kv and txn-list-append: the Raft coalescing window in ms (what becomes ready within it leaves as one message per peer; default 0).")
+    var raftWindow: Double?
+
     @Option(help: "With `list --maelstrom-commands`: the node binary to put after --bin.")
     var bin: String = "BIN"
 
@@ -91,7 +94,7 @@ struct EvSim: ParsableCommand {
 
     private var hasOverrides: Bool {
         timeLimit != nil || rate != nil || latency != nil || nemesis != nil || nemesisInterval != nil || topology != nil
-            || durable || noStartSkew
+            || durable || noStartSkew || raftWindow != nil
     }
 
     /// The overrides as they must be repeated in a replay command.
@@ -105,6 +108,7 @@ struct EvSim: ParsableCommand {
         if let topology { parts.append("--topology \(topology)") }
         if durable { parts.append("--durable") }
         if noStartSkew { parts.append("--no-start-skew") }
+        if let raftWindow { parts.append("--raft-window \(raftWindow)") }
         return parts.map { " " + $0 }.joined()
     }
 
@@ -117,6 +121,10 @@ struct EvSim: ParsableCommand {
         if let nemesisInterval { spec.nemesisInterval = nemesisInterval }
         if durable { spec.workloads.durability.enabled = true }
         if noStartSkew { spec.startSkew = .off }
+        if let raftWindow {
+            spec.workloads.linKV.service.raft.window = Micros(raftWindow * 1000)
+            spec.workloads.listAppend.service.raft.window = Micros(raftWindow * 1000)
+        }
         if let name = topology, let t = Topology(name: name), workload == .broadcast {
             spec.topology = t
             spec.makeModel = { BroadcastModel(topology: t) }

@@ -77,7 +77,7 @@ final class LinKVTests: XCTestCase {
         let leader = leaders(c)[0]
         let lonely = c.nodeIDs.first { $0 != leader }!
         c.network.partition([[lonely], c.nodeIDs.filter { $0 != lonely }])
-        c.run(for: .ms(300))
+        c.run(for: .ms(600)) // past the election timeout: its leader is presumed gone
         XCTAssertEqual(c.call(lonely, ["type": "write", "key": 1, "value": 1])?["code"], 11)
         XCTAssertEqual(c.call(lonely, ["type": "read", "key": 1])?["code"], 11)
         c.network.heal()

@@ -56,7 +56,7 @@ final class RaftDurabilityTests: XCTestCase {
     }
 
     func testAnAppendIsAcknowledgedOnlyOnceItsEntriesAreStored() {
-        peer(#"{"type":"lk_append","term":1,"prev":0,"prev_term":0,"entries":[[1,-1,0,null],[1,0,5,["w",1,2]]],"commit":0,"round":1}"#)
+        peer(#"{"type":"lk_append","term":1,"prev":0,"prev_term":0,"entries":[[1,-1,0,null],[1,0,5,["w",1,2]]],"commit":0,"round":1,"ack":true}"#)
         transport.advance(to: transport.now + .ms(50), node)
         XCTAssertEqual(pendingWrites, 1, "term and entries go to the store")
         XCTAssertEqual(sent("lk_appended"), [], "no acknowledgement before they are stored")

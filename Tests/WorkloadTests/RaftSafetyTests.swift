@@ -38,7 +38,7 @@ final class RaftSafetyTests: XCTestCase {
 
     /// The consistency check (§5.3): entries whose predecessor does not match are not taken.
     func testAnAppendWhosePredecessorDoesNotMatchIsRefused() {
-        peer("n1", #"{"type":"lk_append","term":1,"prev":0,"prev_term":0,"entries":[[1,1,5,["w",1,1]]],"commit":0,"round":1}"#)
+        peer("n1", #"{"type":"lk_append","term":1,"prev":0,"prev_term":0,"entries":[[1,1,5,["w",1,1]]],"commit":0,"round":1,"ack":true}"#)
         XCTAssertEqual(lastSent("lk_appended", to: "n1")?["match"], 1)
         peer("n2", #"{"type":"lk_append","term":2,"prev":1,"prev_term":2,"entries":[[2,2,6,["w",1,2]]],"commit":2,"round":1}"#)
         XCTAssertEqual(lastSent("lk_appended", to: "n2")?["ok"], false, "entry 1 is of term 1, not 2")
@@ -120,7 +120,7 @@ final class RaftSafetyTests: XCTestCase {
     func testARestartedProcessCountsForNoLeaderUntilEveryPeerHasToldItsTerm() {
         restart()
         XCTAssertTrue(raft.amnesiac)
-        peer("n1", #"{"type":"lk_append","term":1,"prev":0,"prev_term":0,"entries":[[1,-1,0,null],[1,1,5,["w",1,1]]],"commit":2,"round":7}"#)
+        peer("n1", #"{"type":"lk_append","term":1,"prev":0,"prev_term":0,"entries":[[1,-1,0,null],[1,1,5,["w",1,1]]],"commit":2,"round":7,"ack":true}"#)
         XCTAssertEqual(lastSent("lk_appended", to: "n1")?["amnesiac"], true, "not counted")
         XCTAssertTrue(raft.amnesiac, "holding n1's commit index proves nothing: n1 may be stale")
         for _ in 0..<20 where lastSent("lk_vote", to: "n2") == nil { transport.advance(to: transport.now + .ms(100), node) }
@@ -133,7 +133,7 @@ final class RaftSafetyTests: XCTestCase {
         let log = #"[[1,-1,0,null],[1,1,5,["w",1,1]],[3,-1,0,null]]"#
         peer("n2", #"{"type":"lk_append","term":3,"prev":0,"prev_term":0,"entries":\#(log),"commit":3,"round":1}"#)
         XCTAssertTrue(raft.amnesiac, "n2 had not heard of this process when it sent that")
-        peer("n2", #"{"type":"lk_append","term":3,"prev":0,"prev_term":0,"entries":\#(log),"commit":3,"round":2,"inc":\#(inc)}"#)
+        peer("n2", #"{"type":"lk_append","term":3,"prev":0,"prev_term":0,"entries":\#(log),"commit":3,"round":2,"inc":\#(inc),"ack":true}"#)
         XCTAssertFalse(raft.amnesiac)
         XCTAssertNil(lastSent("lk_appended", to: "n2")?["amnesiac"])
     }

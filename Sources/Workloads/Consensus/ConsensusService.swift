@@ -37,8 +37,9 @@ public extension Handlers where W: ConsensusWorkload {
     /// command.
     mutating func consensus(exampleCommand: JSONValue) {
         let examples: [(String, JSONValue)] = [
-            ("_append", ["term": 2, "prev": 0, "prev_term": 0, "entries": [[2, -1, 0, nil], [2, 2, 7, exampleCommand]], "commit": 1, "round": 5]),
-            ("_appended", ["term": 2, "ok": true, "match": 2, "round": 5]),
+            ("_append", ["term": 2, "prev": 0, "prev_term": 0, "entries": [[2, -1, 0, nil], [2, 2, 7, exampleCommand]], "commit": 1,
+                         "quorum": 2, "round": 5, "ack": true, "reads": [[8, 2]]]),
+            ("_appended", ["term": 2, "ok": true, "match": 2, "round": 5, "requests": [[9, exampleCommand], [10, nil]]]),
             ("_vote", ["term": 3, "last_index": 2, "last_term": 2, "pre": true]),
             ("_voted", ["term": 3, "granted": true, "pre": false]),
         ]

@@ -95,7 +95,7 @@ struct RaftLog {
 /// (`["h", term, votedFor or -1]`) whenever it changes, and each entry written to its log
 /// (`["e", index, term, origin, seq, command]`; an entry at an index below the end truncates what
 /// follows it, as the log did). Replaying the records in order rebuilds term, vote and log.
-public enum RaftRecord: ReplicatedEntry {
+public enum RaftRecord: ReplicatedEntry, Equatable {
     case hardState(term: Int, votedFor: Int?)
     case entry(index: Int, RaftEntry)
 
