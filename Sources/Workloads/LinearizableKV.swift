@@ -35,9 +35,14 @@ public final class LinearizableKV: ConsensusWorkload {
 
     public let service: ConsensusService<KVMachine>
 
-    public init(node: Node, config: WorkloadConfig) {
+    /// Set from the first request on: one held for the start record is refused (error 11) only
+    /// while its client still waits.
+    public static func prepare(_ node: Node, config: WorkloadConfig) {
         node.clientReplyDeadline = min(node.clientReplyDeadline, config.linKV.clientReplyDeadline)
         node.stallThreshold = min(node.stallThreshold, config.linKV.stallThreshold)
+    }
+
+    public init(node: Node, config: WorkloadConfig) {
         service = ConsensusService(node: node, prefix: Self.consensusPrefix, config: config.linKV.service, durability: config.durability)
     }
 

@@ -22,11 +22,16 @@ public protocol Workload: AnyObject {
     /// before (it was killed and started again). A restarted process announces itself to its
     /// peers, so they resend what it lost.
     func joined(restarted: Bool)
+    /// Called once a message of this workload arrives, before the workload exists (it may wait
+    /// for its start record): node settings its clients need from the first message on, such as
+    /// how long they wait for a reply.
+    static func prepare(_ node: Node, config: WorkloadConfig)
 }
 
 public extension Workload {
     static var needsStartRecord: Bool { true }
     func joined(restarted: Bool) {}
+    static func prepare(_ node: Node, config: WorkloadConfig) {}
 }
 
 /// A workload's name: Maelstrom's `-w NAME`. Each workload's file declares its own
@@ -105,6 +110,7 @@ struct AnyRoute {
     let emptyStateReply: ((JSONValue) -> JSONValue?)?
     let example: JSONValue
     let make: (Node, WorkloadConfig) -> any Workload
+    let prepare: (Node, WorkloadConfig) -> Void
     let run: (any Workload, Message) throws -> Void
 
     static func of<W: Workload>(_: W.Type) -> [AnyRoute] {
@@ -113,7 +119,7 @@ struct AnyRoute {
             // The router only hands a workload the routes it registered, so the cast cannot fail.
             return AnyRoute(type: r.type, kind: W.kind, senders: r.senders, matcher: r.matcher, needsStartRecord: W.needsStartRecord,
                             emptyStateReply: r.emptyStateReply, example: r.example,
-                            make: { W(node: $0, config: $1) }, run: { try run(unsafeDowncast($0, to: W.self), $1) })
+                            make: { W(node: $0, config: $1) }, prepare: W.prepare, run: { try run(unsafeDowncast($0, to: W.self), $1) })
         }
     }
 }

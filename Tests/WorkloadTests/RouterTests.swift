@@ -184,6 +184,17 @@ final class RouterTests: XCTestCase {
         XCTAssertTrue(router.active.isEmpty)
     }
 
+    /// A lin-kv client gives up after 1 s: its request, held for a start record lin-kv never
+    /// confirms, gets no refusal after that (Maelstrom would count it undeliverable).
+    func testALinKVRequestHeldPastItsClientsTimeoutIsNotAnswered() {
+        linKVAnswers = false
+        initNode()
+        XCTAssertNil(send(#""type":"write","key":1,"value":2"#))
+        transport.advance(to: transport.now + Router.startHoldLimit, node)
+        XCTAssertNil(reply(to: msgID))
+        XCTAssertEqual(node.stats.droppedLateClientReplies, 1)
+    }
+
     // MARK: bodies that fit several workloads
 
     func testReadFollowsTheActiveWorkloadAcrossRepeatedTypes() {

@@ -33,6 +33,8 @@ public final class Router: MessageHandler {
     private var held = HoldQueue()
     private var expiryAt: Micros?
     private var polling = false
+    /// Workloads whose `prepare` ran.
+    private var prepared: Set<WorkloadKind> = []
 
     let table: RouteTable
     /// Longest a message whose body fits several workloads is held.
@@ -128,11 +130,16 @@ public final class Router: MessageHandler {
     private func open(_ kind: WorkloadKind) {
         let route = table.anyRoute(of: kind)
         assert(active[kind] == nil && (record.isRecorded(kind) || !route.needsStartRecord))
+        prepare(kind)
         let w = route.make(node, config)
         active[kind] = w
         activeKinds.insert(kind)
         lastRoute = nil
         w.joined(restarted: record.wasRunBefore(kind))
+    }
+
+    private func prepare(_ kind: WorkloadKind) {
+        if prepared.insert(kind).inserted { table.anyRoute(of: kind).prepare(node, config) }
     }
 
     // MARK: routing
@@ -150,6 +157,7 @@ public final class Router: MessageHandler {
             hold(message, .ambiguous(candidates))
             poll(candidates)
         case .run(let route):
+            prepare(route.kind)
             if active[route.kind] == nil && !route.needsStartRecord { open(route.kind) }
             guard let workload = active[route.kind] else {
                 step { $0.need(route.kind) }
