@@ -13,6 +13,7 @@ public enum Outcome: Equatable, Sendable {
     case info(String)
 
     public var isOK: Bool { if case .ok = self { return true }; return false }
+    public var isInfo: Bool { if case .info = self { return true }; return false }
     public var okValue: JSONValue? { if case .ok(let v) = self { return v }; return nil }
 }
 

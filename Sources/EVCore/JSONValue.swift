@@ -50,6 +50,14 @@ public enum JSONValue: Hashable, Sendable {
     }
 
     public var int: Int? { if case .int(let v) = self { return v }; return nil }
+    /// An integer or a double, as a double.
+    public var number: Double? {
+        switch self {
+        case .int(let v): Double(v)
+        case .double(let v): v
+        default: nil
+        }
+    }
     public var string: String? { if case .string(let v) = self { return v }; return nil }
     public var array: [JSONValue]? { if case .array(let v) = self { return v }; return nil }
     public var members: [(String, JSONValue)]? { if case .object(let v) = self { return v }; return nil }

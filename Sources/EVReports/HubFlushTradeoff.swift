@@ -53,13 +53,7 @@ public enum HubFlushTradeoff {
         }
     }
 
-    private static func number(_ v: JSONValue?) -> Double {
-        switch v {
-        case .int(let i)?: return Double(i)
-        case .double(let d)?: return d
-        default: return .nan
-        }
-    }
+    private static func number(_ v: JSONValue?) -> Double { v?.number ?? .nan }
 
     public static let tsvHeader = "hub_flush_ms\tseeds\tservers_msgs_per_op\tstable_p50_ms\tstable_max_ms\tworst_max_ms\tlost\tvalid"
 

@@ -18,6 +18,9 @@ public struct Challenge {
     /// Broadcast: the hub flush interval sweep `evsim all` runs after the challenge (README's
     /// trade-off table and results/<name>/tradeoff.*): intervals in ms, seeds 1…seeds each.
     public var hubFlushSweep: (intervalsMS: [Int64], seeds: Int)?
+    /// lin-kv and txn-list-append: the Raft coalescing window sweep `evsim all` runs after the
+    /// challenge (docs/linkv.md's curve, results/<name>/tradeoff.*): windows in ms, seeds 1…seeds.
+    public var raftWindowSweep: (windowsMS: [Double], seeds: Int)?
 
     /// - Parameters:
     ///   - model: builds a fresh model for every run.

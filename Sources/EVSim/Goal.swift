@@ -50,6 +50,11 @@ public struct Goal: Sendable {
         Goal("ok-fraction ≥ \(TestSpec.format(limit))", path: ["availability", "ok-fraction"], limit: limit, bound: .atLeast)
     }
 
+    /// lin-kv's and txn-list-append's operation latency (`OperationLatency`) at quantile `q`.
+    public static func latency(_ q: String, atMostMS limit: Double) -> Goal {
+        Goal("latency p\(Int((Double(q) ?? 0) * 100)) ≤ \(TestSpec.format(limit)) ms", path: ["workload", "latencies", q], limit: limit, bound: .atMost)
+    }
+
     public static func medianStableLatency(belowMS limit: Double) -> Goal {
         Goal("stable-latency median < \(TestSpec.format(limit)) ms", path: ["workload", "stable-latencies", "0.5"], below: limit)
     }
@@ -61,12 +66,7 @@ public struct Goal: Sendable {
     public func evaluate(_ results: JSONValue) -> GoalResult {
         var v: JSONValue? = results
         for key in path { v = v?[key] }
-        let number: Double?
-        switch v {
-        case .int(let i)?: number = Double(i)
-        case .double(let d)?: number = d
-        default: number = nil
-        }
+        let number = v?.number
         return GoalResult(goal: self, value: number, met: number.map(isMet) ?? false)
     }
 

@@ -25,15 +25,22 @@ extension Challenge {
 
     public static var linKV3: Challenge {
         linKV("lin-kv", "Linearizable key-value store under partitions", nodeCount: 3,
-              goals: [.answeredFraction(atLeast: 0.7), .serverMsgsPerOp(atMost: 3)])
+              goals: [.answeredFraction(atLeast: 0.7), .serverMsgsPerOp(atMost: 3), .latency("0.5", atMostMS: 25)])
     }
 
+    /// Issue 21's goals: at most 2 messages per op at a latency p50 of 10 ms and p99 of 50 ms.
     public static var linKVNoFault: Challenge {
-        linKV("lin-kv-nofault", "Linearizable key-value store", nodeCount: 3,
-              goals: [.answeredFraction(atLeast: 0.99), .serverMsgsPerOp(atMost: 2)]) { spec in
+        var c = linKV("lin-kv-nofault", "Linearizable key-value store", nodeCount: 3,
+                      goals: [.answeredFraction(atLeast: 0.99), .serverMsgsPerOp(atMost: 2),
+                              .latency("0.5", atMostMS: 10), .latency("0.99", atMostMS: 50)]) { spec in
             spec.nemesis = []
         }
+        c.raftWindowSweep = raftWindowSweep
+        return c
     }
+
+    /// The coalescing windows of docs/linkv.md's curve.
+    static let raftWindowSweep: (windowsMS: [Double], seeds: Int) = ([0, 1, 2, 3, 5, 10, 20], 3)
 
     public static var linKVStress: Challenge {
         linKV("lin-kv-stress", "Linearizable key-value store, stress", nodeCount: 3, goals: []) { spec in

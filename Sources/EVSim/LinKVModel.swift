@@ -145,7 +145,7 @@ public final class LinKVModel: WorkloadModel {
 
     // MARK: checker
 
-    /// The checker's result plus `answered-fraction`, the availability our goals use: ops answered
+    /// The checker's result plus `latencies` and `answered-fraction`, the availability our goals use: ops answered
     /// :ok or with error 20 or 22. Maelstrom's ok-fraction cannot serve: a perfect store fails
     /// about four cas in five (`from` is drawn blindly), over a quarter of all ops.
     /// A lost or stale write shows as a key with no linearization.
@@ -161,7 +161,8 @@ public final class LinKVModel: WorkloadModel {
             }
         }.count
         let fraction = history.isEmpty ? 1 : Double(answered) / Double(history.count)
-        let details = (result.details.members ?? []) + [("answered-fraction", .double(StandardCheckers.rounded(fraction, places: 6)))]
+        let details = (result.details.members ?? []) + [("answered-fraction", .double(StandardCheckers.rounded(fraction, places: 6))),
+                                                        ("latencies", OperationLatency.quantiles(history))]
         return CheckResult(validity: result.validity, details: .object(details))
     }
 }

@@ -23,8 +23,10 @@ extension Challenge {
     }
 
     public static var txnListAppend: Challenge {
-        listAppend("txn-list-append", "Strict-serializable list-append transactions",
-                   goals: [.serverMsgsPerOp(atMost: 3), .okFraction(atLeast: 0.99)])
+        var c = listAppend("txn-list-append", "Strict-serializable list-append transactions",
+                           goals: [.serverMsgsPerOp(atMost: 3), .okFraction(atLeast: 0.99), .latency("0.5", atMostMS: 10)])
+        c.raftWindowSweep = raftWindowSweep
+        return c
     }
 
     /// Partitions cut off a node: no availability goal.

@@ -94,7 +94,9 @@ public final class ListAppendModel: WorkloadModel {
     /// Lost or reordered appends show as anomalies the model prohibits.
     public func lost(_ result: TestResult) -> Int? { result.results["workload"]?["prohibited-anomaly-types"]?.array?.count ?? 0 }
 
+    /// The checker's result plus `latencies`.
     public func check(_ history: [Operation]) -> CheckResult {
-        ListAppendChecker.check(history, model: options.consistency)
+        let result = ListAppendChecker.check(history, model: options.consistency)
+        return CheckResult(validity: result.validity, details: .object((result.details.members ?? []) + [("latencies", OperationLatency.quantiles(history))]))
     }
 }

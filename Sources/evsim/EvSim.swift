@@ -92,6 +92,9 @@ struct EvSim: ParsableCommand {
     @Option(help: "Broadcast and g-set challenges only: instead of a normal run, sweep the hub flush interval over these ms values (e.g. 50,100,200) with --seeds seeds each; writes OUT/<challenge>/tradeoff.tsv and tradeoff.png.")
     var hubFlushSweep: String?
 
+    @Option(help: "lin-kv and txn-list-append challenges only: instead of a normal run, sweep the Raft coalescing window over these ms values (e.g. 0,2,5) with --seeds seeds each; writes OUT/<challenge>/tradeoff.tsv and tradeoff.png.")
+    var raftWindowSweep: String?
+
     private var hasOverrides: Bool {
         timeLimit != nil || rate != nil || latency != nil || nemesis != nil || nemesisInterval != nil || topology != nil
             || durable || noStartSkew || raftWindow != nil
@@ -158,6 +161,14 @@ struct EvSim: ParsableCommand {
         if let hubFlushSweep {
             return try sweepHubFlush(selected, intervals: hubFlushSweep)
         }
+        if let raftWindowSweep {
+            let values = raftWindowSweep.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !values.isEmpty, values.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--raft-window-sweep needs ms values ≥ 0, e.g. 0,2,5") }
+            for challenge in selected where challenge.workload == .linKV || challenge.workload == .txnListAppend {
+                try sweepRaftWindow(challenge, windows: values, seedList: (0..<seeds).map { seed &+ UInt64($0) })
+            }
+            return
+        }
         var failures: [String] = []
         for challenge in selected {
             if !runChallenge(challenge) { failures.append(challenge.name) }
@@ -172,6 +183,10 @@ struct EvSim: ParsableCommand {
                 let key = "\(challenge.maelstromCommand) \(sweep.intervalsMS) \(sweep.seeds)"
                 done[key] = try sweepHubFlush(challenge, intervals: sweep.intervalsMS,
                                               seedList: (1...UInt64(sweep.seeds)).map { $0 }, rows: done[key])
+            }
+            for challenge in selected {
+                guard let sweep = challenge.raftWindowSweep else { continue }
+                try sweepRaftWindow(challenge, windows: sweep.windowsMS, seedList: (1...UInt64(sweep.seeds)).map { $0 })
             }
         }
         if selected.count > 1 {
@@ -208,6 +223,21 @@ struct EvSim: ParsableCommand {
         if case .skipped(let why) = outcome, !noPlots { print("note: \(why)") }
         print("Results in \(directory.path)/tradeoff.tsv")
         return rows
+    }
+
+    /// The Raft coalescing window curve (docs/linkv.md): one line per window, averaged over seeds.
+    private func sweepRaftWindow(_ challenge: Challenge, windows: [Double], seedList: [UInt64]) throws {
+        print("\(challenge.name): Raft coalescing window sweep, seeds \(seedList.map(String.init).joined(separator: ","))")
+        let rows = RaftWindowTradeoff.sweep(challenge, windowsMS: windows, seeds: seedList,
+                                            adjust: { adjust(&$0, workload: challenge.workload) }) { row in
+            if !quiet { print(RaftWindowTradeoff.tsv([row]).split(separator: "\n").last.map(String.init) ?? "") }
+        }
+        if !quiet { print(RaftWindowTradeoff.markdown(rows)) }
+        let directory = URL(fileURLWithPath: out).appendingPathComponent(challenge.name)
+        let outcome = try RaftWindowTradeoff.write(rows, to: directory, title: "evsim \(challenge.name): Raft coalescing window, messages against latency",
+                                                    plot: !noPlots)
+        if case .skipped(let why) = outcome, !noPlots { print("note: \(why)") }
+        print("Results in \(directory.path)/tradeoff.tsv")
     }
 
     /// `evsim faults`: every case of `FaultFigures.cases` (or those of the named challenges), 20

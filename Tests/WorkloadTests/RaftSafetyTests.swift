@@ -12,7 +12,7 @@ final class RaftSafetyTests: XCTestCase {
 
     override func setUp() {
         transport = ManualTransport()
-        router = Router(forced: .linKV)
+        router = Router(forced: .linKV, config: .immediateRaft)
         node = Node(transport: transport, handler: router)
         node.receive(#"{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0","n1","n2"]}}"#)
         transport.serveLinKV(node) // the start record: a fresh process
@@ -106,7 +106,7 @@ final class RaftSafetyTests: XCTestCase {
     private func restart() {
         transport.advance(to: transport.now + .ms(100), node)
         transport.clearOutput()
-        router = Router(forced: .linKV)
+        router = Router(forced: .linKV, config: .immediateRaft)
         node = Node(transport: transport, handler: router)
         node.receive(#"{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0","n1","n2"]}}"#)
         transport.serveLinKV(node)

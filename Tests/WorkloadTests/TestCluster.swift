@@ -24,3 +24,14 @@ func initializedCluster(nodes: Int, latency: Micros = 0, distribution: LatencyDi
     }
     return cluster
 }
+
+extension WorkloadConfig {
+    /// Raft without its coalescing window: a hand-driven node answers within the input that
+    /// caused the answer, so tests read its messages at once.
+    static var immediateRaft: WorkloadConfig {
+        var c = WorkloadConfig()
+        c.linKV.service.raft.window = 0
+        c.listAppend.service.raft.window = 0
+        return c
+    }
+}

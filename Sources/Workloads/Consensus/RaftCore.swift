@@ -34,7 +34,7 @@ public struct RaftCore {
         /// A round the leader waits on, unanswered for this long, goes again to every follower.
         public var retry: Micros = .ms(100)
         /// What becomes ready within this window leaves as one message per peer (0: at once).
-        public var window: Micros = 0
+        public var window: Micros = .ms(3)
         /// How often the driver calls `tick`.
         public var tickInterval: Micros = .ms(10)
         public var maxEntriesPerMessage = 500
@@ -76,20 +76,20 @@ public struct RaftCore {
         var ackedRound: [Int]
         var lastAck: [Micros]
         var lastSent: [Micros]
-        /// What each follower can tell is committed from the messages it was sent.
+        /// What each follower can tell is committed from the messages it was sent, and the index
+        /// it must learn is (its own entries, its reads' indices).
         var knownCommit: [Int]
+        var owed: [Int]
         /// Followers with something to send now, and those asked to answer at once.
         var dirty: Set<Int> = []
         var ackWanted: Set<Int> = []
         /// A follower sent a full message: it gets the next one when it answers.
         var catchingUp: Set<Int> = []
-        /// The highest read index given to each follower: it is told when that is committed.
-        var readAt: [Int]
         var round = 0
         /// When the leader last asked for answers, or began to wait without asking.
         var askedAt: Micros = 0
-        /// A waiter needs a round sent after it arrived.
-        var wantRound = false
+        /// A round the waiters need: how many followers must answer, preferably not those avoided.
+        var want: (acks: Int, avoid: Set<Int>)?
         /// The leader waits to learn that this index is committed (its own request, its no-op, a read).
         var waitIndex = 0
         var reads: [PendingRead] = []
@@ -102,8 +102,8 @@ public struct RaftCore {
             lastAck = Array(repeating: now, count: clusterSize)
             lastSent = Array(repeating: .min / 2, count: clusterSize)
             knownCommit = Array(repeating: 0, count: clusterSize)
+            owed = Array(repeating: 0, count: clusterSize)
             confirmed = Array(repeating: [], count: clusterSize)
-            readAt = Array(repeating: 0, count: clusterSize)
         }
     }
 
@@ -248,7 +248,7 @@ public struct RaftCore {
     /// Whether `flush` has something to send.
     public func wantsFlush(now: Micros) -> Bool {
         switch role {
-        case .leader(let l): !l.dirty.isEmpty || l.wantRound
+        case .leader(let l): !l.dirty.isEmpty || l.want != nil
         case .follower(let leader): leader != nil && (ackOwed || forwards(now))
         case .preCandidate, .candidate: false
         }
@@ -296,6 +296,7 @@ public struct RaftCore {
         storedIndex = max(storedIndex, min(token.last, kept))
         if case .leader(var l) = role {
             advanceCommit(&l)
+            notify(&l)
             role = .leader(l)
         } else if let q = quorumCommit, q.term == term, storedIndex >= q.index, log.term(at: q.index) == q.term {
             quorumCommit = nil
@@ -448,7 +449,9 @@ public struct RaftCore {
                 resetElectionDeadline(now)
             }
         }
-        let answer = RaftMessage.voted(.init(term: v.pre ? max(v.term, term) : term, granted: granted, pre: v.pre,
+        // A pre-vote granted names the term asked for; any refusal names this node's own term, so
+        // an asker behind it catches up instead of asking again and again.
+        let answer = RaftMessage.voted(.init(term: v.pre && granted ? v.term : term, granted: granted, pre: v.pre,
                                              inc: v.inc, amnesiac: amnesiac))
         sendDurably(to: from, answer)
     }
@@ -472,6 +475,7 @@ public struct RaftCore {
             return
         }
         if v.pre {
+            if !v.granted && v.term > term { return becomeFollower(term: v.term, leader: nil) }
             guard v.granted, case .preCandidate(var grants) = role, v.term == term + 1 else { return }
             grants.insert(from)
             role = .preCandidate(grants: grants)
@@ -491,23 +495,47 @@ public struct RaftCore {
         guard case .leader(var l) = role else { preconditionFailure("only a leader appends") }
         let index = log.append(RaftEntry(term: term, origin: origin, seq: seq, command: command))
         saveEntries(index..<(index + 1))
-        if origin != me && selfCommits { l.dirty.insert(origin) } else { wait(&l, for: index, now) }
+        if origin == me {
+            wait(&l, for: index, now)
+        } else {
+            // The origin tells its entry committed from `quorum` once majority − 2 others hold it
+            // (none in three nodes: the append that carries it is enough).
+            l.owed[origin] = max(l.owed[origin], index)
+            ask(&l, acks: majority - 2, avoiding: origin, now)
+        }
         if !durable { advanceCommit(&l) }
+        notify(&l)
         role = .leader(l)
     }
 
-    /// Whether a follower holding an entry makes a majority with the leader alone (three nodes or
-    /// fewer): then the entry's origin learns its commit from the append that carries it.
-    private var selfCommits: Bool { majority <= 2 }
-
     /// The leader must learn that `index` is committed: it asks for answers.
     private func wait(_ l: inout Leadership, for index: Int, _ now: Micros) {
-        if !isWaiting(l) { l.askedAt = now }
         if index > l.waitIndex { l.waitIndex = index }
-        l.wantRound = true
+        ask(&l, acks: majority - 1, avoiding: nil, now)
     }
 
-    private func isWaiting(_ l: Leadership) -> Bool { l.waitIndex > commitIndex || !l.reads.isEmpty }
+    /// Asks for a round that `acks` followers answer, preferably not `avoided` (whose answer is
+    /// counted already or would not count).
+    private func ask(_ l: inout Leadership, acks: Int, avoiding avoided: Int?, _ now: Micros) {
+        guard acks > 0 else { return }
+        if !isWaiting(l) && l.want == nil { l.askedAt = now }
+        var want = l.want ?? (0, [])
+        want.acks = max(want.acks, acks)
+        if let avoided { want.avoid.insert(avoided) }
+        l.want = want
+    }
+
+    private func isWaiting(_ l: Leadership) -> Bool {
+        l.waitIndex > commitIndex || !l.reads.isEmpty || peers.contains { l.owed[$0] > l.knownCommit[$0] }
+    }
+
+    /// Followers that can now tell their owed index is committed (from the commit index or
+    /// `quorum`) and were not told get a message.
+    private func notify(_ l: inout Leadership) {
+        for p in peers where l.owed[p] > l.knownCommit[p] && (commitIndex >= l.owed[p] || quorum(with: p, l) >= l.owed[p]) {
+            l.dirty.insert(p)
+        }
+    }
 
     /// A read is served at the leader's last index when it arrives (through every write
     /// acknowledged before, including those only a follower knows committed), once a majority is
@@ -515,13 +543,13 @@ public struct RaftCore {
     private mutating func queueRead(requester: Int, seq: Int, byRequester: Bool, _ now: Micros) {
         guard case .leader(var l) = role else { preconditionFailure("only a leader queues reads") }
         let index = log.lastIndex
-        // The requester applies through `index` once committed: the leader waits to learn it
-        // unless the requester can tell from `quorum` alone.
-        if index > commitIndex && (requester == me || quorum(with: requester, l) < index) { wait(&l, for: index, now) }
-        if !isWaiting(l) { l.askedAt = now }
         l.reads.append(PendingRead(round: l.round + 1, index: index, requester: requester, seq: seq, byRequester: byRequester))
+        if requester == me {
+            wait(&l, for: index, now)
+        } else {
+            ask(&l, acks: majority - 1 - (byRequester ? 1 : 0), avoiding: requester, now)
+        }
         confirmReads(&l)
-        if !l.reads.isEmpty { l.wantRound = true }
         role = .leader(l)
     }
 
@@ -539,27 +567,20 @@ public struct RaftCore {
         for r in ready {
             if r.requester == me { out.append(.readReady(seq: r.seq, index: r.index)) } else {
                 l.confirmed[r.requester].append(.init(seq: r.seq, index: r.index))
-                l.readAt[r.requester] = max(l.readAt[r.requester], r.index)
+                l.owed[r.requester] = max(l.owed[r.requester], r.index)
                 l.dirty.insert(r.requester)
             }
         }
     }
 
-    /// Commits what a majority holds, if the entry is of this term; followers that forwarded a
-    /// newly committed entry and cannot know it yet are told.
+    /// Commits what a majority holds, if the entry is of this term.
     private mutating func advanceCommit(_ l: inout Leadership) {
         var held = l.match
         held[me] = heldIndex
         held.sort(by: >)
         let n = held[majority - 1]
         guard n > commitIndex, log.term(at: n) == term else { return }
-        let before = commitIndex
         commit(through: n)
-        for i in (before + 1)...n {
-            let origin = log[i].origin
-            if origin >= 0, origin != me, l.knownCommit[origin] < i { l.dirty.insert(origin) }
-        }
-        for p in peers where l.knownCommit[p] < min(l.readAt[p], n) { l.dirty.insert(p) }
         confirmReads(&l)
     }
 
@@ -577,15 +598,15 @@ public struct RaftCore {
 
     /// A round for the waiters that need one: asks the followers most likely to answer.
     private mutating func sendRound(_ l: inout Leadership, _ now: Micros) {
-        guard l.wantRound else { return }
-        l.wantRound = false
+        guard let want = l.want else { return }
+        l.want = nil
         guard isWaiting(l) else { return }
         let chosen = peers.sorted { a, b in
-            let (aa, ba) = (peerAmnesiac.contains(a), peerAmnesiac.contains(b))
+            let (aa, ba) = (want.avoid.contains(a) || peerAmnesiac.contains(a), want.avoid.contains(b) || peerAmnesiac.contains(b))
             if aa != ba { return !aa }
             if l.dirty.contains(a) != l.dirty.contains(b) { return l.dirty.contains(a) }
             return l.lastAck[a] > l.lastAck[b]
-        }.prefix(majority - 1)
+        }.prefix(want.acks)
         startRound(&l, to: chosen, now)
     }
 
@@ -653,6 +674,7 @@ public struct RaftCore {
             l.sent[p] = max(l.sent[p], counts ? l.match[p] : held)
             if l.catchingUp.contains(p) { l.dirty.insert(p) }
             advanceCommit(&l)
+            notify(&l)
         } else if a.match > 0 {
             // A hint below what the follower once matched: it was restarted and lost its log.
             l.match[p] = min(l.match[p], a.match - 1)
