@@ -403,6 +403,7 @@ public struct RaftCore {
     private mutating func becomeLeader(_ now: Micros) {
         stats.termsWon += 1
         var l = Leadership(clusterSize: clusterSize, lastIndex: log.lastIndex, now: now)
+        l.askedAt = now
         let noop = log.append(RaftEntry(term: term, origin: -1, seq: 0, command: .null))
         saveEntries(noop..<(noop + 1))
         wait(&l, for: noop, now)
@@ -493,6 +494,7 @@ public struct RaftCore {
 
     private mutating func appendAsLeader(origin: Int, seq: Int, _ command: JSONValue, _ now: Micros) {
         guard case .leader(var l) = role else { preconditionFailure("only a leader appends") }
+        noteWaiting(&l, now)
         let index = log.append(RaftEntry(term: term, origin: origin, seq: seq, command: command))
         saveEntries(index..<(index + 1))
         if origin == me {
@@ -518,11 +520,15 @@ public struct RaftCore {
     /// counted already or would not count).
     private func ask(_ l: inout Leadership, acks: Int, avoiding avoided: Int?, _ now: Micros) {
         guard acks > 0 else { return }
-        if !isWaiting(l) && l.want == nil { l.askedAt = now }
         var want = l.want ?? (0, [])
         want.acks = max(want.acks, acks)
         if let avoided { want.avoid.insert(avoided) }
         l.want = want
+    }
+
+    /// Called before a waiter is added: the retry clock starts when the leader begins to wait.
+    private func noteWaiting(_ l: inout Leadership, _ now: Micros) {
+        if !isWaiting(l) { l.askedAt = now }
     }
 
     private func isWaiting(_ l: Leadership) -> Bool {
@@ -542,6 +548,7 @@ public struct RaftCore {
     /// known to have been in this term after that.
     private mutating func queueRead(requester: Int, seq: Int, byRequester: Bool, _ now: Micros) {
         guard case .leader(var l) = role else { preconditionFailure("only a leader queues reads") }
+        noteWaiting(&l, now)
         let index = log.lastIndex
         l.reads.append(PendingRead(round: l.round + 1, index: index, requester: requester, seq: seq, byRequester: byRequester))
         if requester == me {
