@@ -218,9 +218,12 @@ public struct RaftCore {
         return true
     }
 
-    /// Takes part: a node alone elects itself at once.
+    /// Takes part: a node alone elects itself at once; others ask for pre-votes after a tenth of
+    /// the election timeout (randomised), since a node just started has heard of no leader. Where
+    /// one exists, its followers refuse the pre-votes.
     public mutating func start(now: Micros) -> [Effect] {
-        resetElectionDeadline(now)
+        let tenth = max(config.electionTimeout / 10, 1)
+        electionDeadline = now + tenth + Micros(rng.next() % UInt64(tenth))
         if clusterSize == 1 { becomeCandidate(now) }
         return finish()
     }
