@@ -72,6 +72,26 @@ final class ConsensusServiceTests: XCTestCase {
 
     private func seq(of command: JSONValue) -> Int? { gathered.first { $0[1] == command }?[0]?.int }
 
+    // MARK: the coalescing window
+
+    /// Requests taken within the window of the first leave together, one window after it.
+    func testRequestsWithinTheWindowLeaveInOneMessage() {
+        router = Router(forced: .linKV) // the default window
+        node = Node(transport: transport, handler: router)
+        node.receive(#"{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0","n1","n2"]}}"#)
+        transport.serveLinKV(node)
+        lead()
+        transport.clearOutput()
+        let window = Raft.Config().window
+        client(10, #""type":"write","key":1,"value":1"#)
+        transport.advance(to: transport.now + window / 2, node)
+        client(11, #""type":"write","key":1,"value":2"#)
+        XCTAssertEqual(gathered, [], "held for the window")
+        transport.advance(to: transport.now + window / 2, node)
+        XCTAssertEqual(gathered.count, 2)
+        XCTAssertEqual(transport.messages.filter { $0["dest"] == "n1" }.count, 1, "in one message")
+    }
+
     // MARK: request numbers
 
     /// Request numbers go into log entries that outlive the process: they start above the wall

@@ -410,6 +410,31 @@ final class RaftCoreTests: XCTestCase {
         XCTAssertTrue(n.core.withdraw(seq: 2))
     }
 
+    // MARK: five nodes
+
+    /// In five nodes a follower's entry needs two copies besides the leader's: the leader asks one
+    /// other follower (not the origin) and, once it holds the entry, sends the origin its entry with
+    /// a `quorum` covering it, from which the origin commits.
+    func testFiveNodesAFollowersEntryGoesToItsOriginOnceAnotherFollowerHoldsIt() throws {
+        var n = Driven(0, clusterSize: 5)
+        n.tick(after: 2 * defaults.electionTimeout)
+        for voter in [1, 2] { n.step(voted(term: 1, pre: true), from: voter) }
+        for voter in [1, 2] { n.step(voted(term: 1), from: voter) }
+        for voter in [1, 2] { n.step(appended(match: 1), from: voter) }
+        XCTAssertEqual(n.core.commitIndex, 1, "the no-op")
+        n.now += .ms(1) // n3 is heard last: the likeliest to answer, but its answer is counted already
+        let forwarded = n.step(appended(match: 0, requests: [.init(seq: 7, command: command(7))]), from: 3)
+        XCTAssertEqual(forwarded.appends(to: 3), [], "the origin could not commit it yet")
+        let asked = try XCTUnwrap(forwarded.recipients.first)
+        XCTAssertEqual(forwarded.recipients, [asked])
+        XCTAssertTrue([1, 2].contains(asked))
+        XCTAssertEqual(forwarded.appends(to: asked).map(\.ack), [true])
+        let told = try XCTUnwrap(n.step(appended(match: 2, round: 2), from: asked).appends(to: 3).first)
+        XCTAssertEqual(told.quorum, 2)
+        var origin = Driven(3, clusterSize: 5)
+        XCTAssertEqual(origin.step(.append(told), from: 0).applied, [1, 2])
+    }
+
     // MARK: incarnations
 
     /// An acknowledgement from an earlier incarnation of a follower counts for nothing.
@@ -483,8 +508,8 @@ private struct Driven {
     var core: RaftCore
     var now: Micros = 0
 
-    init(_ me: Int, durable: Bool = false, config: RaftCore.Config = defaults) {
-        core = RaftCore(me: me, clusterSize: 3, config: config, durable: durable, incarnation: 1, now: 0)
+    init(_ me: Int, clusterSize: Int = 3, durable: Bool = false, config: RaftCore.Config = defaults) {
+        core = RaftCore(me: me, clusterSize: clusterSize, config: config, durable: durable, incarnation: 1, now: 0)
         _ = core.start(now: 0)
     }
 
