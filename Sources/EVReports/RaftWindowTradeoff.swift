@@ -70,9 +70,10 @@ public enum RaftWindowTradeoff {
         return s
     }
 
-    /// Writes tradeoff.tsv and, with `plot`, tradeoff.gp and tradeoff.png (gnuplot) into `directory`.
+    /// Writes tradeoff.tsv and, with `plot`, tradeoff.gp and tradeoff.png (gnuplot) into `directory`;
+    /// `budget` (the challenge's msgs-per-op goal) is drawn when it falls inside the curve's range.
     @discardableResult
-    public static func write(_ rows: [Row], to directory: URL, title: String, plot: Bool = true) throws -> Plots.Outcome {
+    public static func write(_ rows: [Row], to directory: URL, title: String, budget: Double?, plot: Bool = true) throws -> Plots.Outcome {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try tsv(rows).write(to: directory.appendingPathComponent("tradeoff.tsv"), atomically: true, encoding: .utf8)
         guard plot else { return .skipped("plots not requested") }
@@ -80,6 +81,14 @@ public enum RaftWindowTradeoff {
             return .skipped("gnuplot with a png terminal was not found: wrote tradeoff.tsv only")
         }
         let font = terminal == "pngcairo" ? " font \"DejaVu Sans,10\"" : ""
+        let msgs = rows.map(\.msgsPerOp)
+        let budgetLines = budget.flatMap { b in (msgs.min() ?? 0) <= b && b <= (msgs.max() ?? 0) ? b : nil }.map { b in
+            """
+            set arrow from \(b), graph 0 to \(b), graph 1 nohead dt 2 lc rgb "#1f77b4"
+            set label "budget \(ResultTables.fixed(b, 1)) msgs/op" at \(b), graph 0.95 right offset -1,0 tc rgb "#1f77b4"
+
+            """
+        } ?? ""
         let script = """
             set terminal \(terminal) size 1000,560\(font)
             set output "tradeoff.png"
@@ -90,9 +99,7 @@ public enum RaftWindowTradeoff {
             set xlabel "servers msgs-per-op"
             set ylabel "operation latency (ms)"
             set yrange [0:*]
-            set arrow from 2.0, graph 0 to 2.0, graph 1 nohead dt 2 lc rgb "#1f77b4"
-            set label "budget 2.0 msgs/op" at 2.0, graph 0.95 right offset -1,0 tc rgb "#1f77b4"
-            plot "tradeoff.tsv" using 3:4 with linespoints lw 5 pt 7 ps 1.5 lc rgb "#9467bd" title "p50", \\
+            \(budgetLines)plot "tradeoff.tsv" using 3:4 with linespoints lw 5 pt 7 ps 1.5 lc rgb "#9467bd" title "p50", \\
                  "tradeoff.tsv" using 3:5 with linespoints lw 2 pt 5 lc rgb "#2ca02c" title "p99", \\
                  "tradeoff.tsv" using 3:5:(sprintf("  %g ms", $1)) with labels left offset 0,1 notitle, \\
                  10 with lines dt 2 lc rgb "#d62728" title "p50 goal 10 ms"

@@ -234,8 +234,9 @@ struct EvSim: ParsableCommand {
         }
         if !quiet { print(RaftWindowTradeoff.markdown(rows)) }
         let directory = URL(fileURLWithPath: out).appendingPathComponent(challenge.name)
+        let budget = challenge.goals.first { $0.path == ["net", "servers", "msgs-per-op"] }?.limit
         let outcome = try RaftWindowTradeoff.write(rows, to: directory, title: "evsim \(challenge.name): Raft coalescing window, messages against latency",
-                                                    plot: !noPlots)
+                                                    budget: budget, plot: !noPlots)
         if case .skipped(let why) = outcome, !noPlots { print("note: \(why)") }
         print("Results in \(directory.path)/tradeoff.tsv")
     }

@@ -200,4 +200,15 @@ final class ConsensusServiceTests: XCTestCase {
         run(until: LinearizableKV.Config().service.refuseAfter + .ms(40))
         XCTAssertEqual(replies(to: 1).map { $0["code"] }, [11])
     }
+
+    /// A query refused while its leader was silent is taken back: it does not leave later.
+    func testARefusedQueryIsNotForwardedWhenTheLeaderIsHeardAgain() {
+        lead()
+        run(until: transport.now + Raft.Config().electionTimeout, heartbeats: false)
+        client(1, #""type":"read","key":1"#)
+        run(until: transport.now + LinearizableKV.Config().service.refuseAfter + .ms(20), heartbeats: false)
+        XCTAssertEqual(replies(to: 1).map { $0["code"] }, [11])
+        lead()
+        XCTAssertEqual(gathered, [], "nothing left for the leader")
+    }
 }

@@ -328,6 +328,14 @@ final class RaftCoreTests: XCTestCase {
         XCTAssertEqual(e.appends(to: 1).map(\.reads), [[.init(seq: 5, index: 1)]])
     }
 
+    /// A read left unconfirmed for `readLifetime` is dropped: a later majority confirms nothing.
+    func testAnUnconfirmedReadIsDroppedAfterItsLifetime() {
+        var n = leader()
+        n.read(5)
+        n.tick(after: RaftCore.readLifetime + 1)
+        XCTAssertEqual(n.step(appended(match: 1, round: 1_000), from: 1).readsReady, [])
+    }
+
     /// The leader's own read needs an answer to a round sent after it arrived, not an earlier one.
     func testLeaderReadNeedsAnswerToLaterRound() {
         var n = leader()
@@ -348,6 +356,19 @@ final class RaftCoreTests: XCTestCase {
     }
 
     // MARK: event-driven replication
+
+    /// A round goes to a follower heard within a heartbeat, the one sent nothing for longest (the
+    /// round spares it a heartbeat); one not heard lately is passed over.
+    func testARoundGoesToAFollowerHeardLatelyAndSentNothingLongest() {
+        var n = leader() // n1 voted and was sent the no-op
+        n.step(appended(match: 0, round: 0), from: 2)
+        XCTAssertEqual(n.submit(2).appends(to: 2).map(\.ack), [true], "n2: heard, and sent nothing yet")
+        n.now += defaults.heartbeat
+        n.step(appended(match: 2, round: 2), from: 1)
+        let e = n.submit(3)
+        XCTAssertEqual(e.appends(to: 1).map(\.ack), [true], "n2 was not heard for a heartbeat")
+        XCTAssertEqual(e.appends(to: 2), [])
+    }
 
     /// A follower's entry goes to its origin alone without `ack`; the leader's own goes with `ack`
     /// to one follower.

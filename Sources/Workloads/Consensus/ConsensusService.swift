@@ -114,8 +114,9 @@ public final class ConsensusService<Machine: ReplicatedStateMachine> {
 
     private func refuseIfUnserved(_ seq: Int) {
         guard let p = pending[seq] else { return }
-        // A query never takes effect; a command only once it has left this node.
-        if p.query != nil || raft.withdraw(seq: seq) {
+        // A query never takes effect; a command only once it has left this node. Either is taken
+        // back if it has not left (a silent leader's followers keep their requests).
+        if raft.withdraw(seq: seq) || p.query != nil {
             pending[seq] = nil
             let leader = raft.leader.map { node.nodeIDs[$0] } ?? "unknown"
             return send(.error(.temporarilyUnavailable, "no leader confirmed this request in time (leader: \(leader))"), to: p.req)

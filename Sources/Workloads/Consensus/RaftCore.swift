@@ -95,11 +95,11 @@ public struct RaftCore {
         var reads: [PendingRead] = []
         var confirmed: [[RaftMessage.ReadIndex]]
 
-        init(clusterSize: Int, lastIndex: Int, now: Micros) {
+        init(clusterSize: Int, lastIndex: Int) {
             match = Array(repeating: 0, count: clusterSize)
             sent = Array(repeating: lastIndex, count: clusterSize)
             ackedRound = Array(repeating: 0, count: clusterSize)
-            lastAck = Array(repeating: now, count: clusterSize)
+            lastAck = Array(repeating: .min / 2, count: clusterSize)
             lastSent = Array(repeating: .min / 2, count: clusterSize)
             knownCommit = Array(repeating: 0, count: clusterSize)
             owed = Array(repeating: 0, count: clusterSize)
@@ -111,7 +111,12 @@ public struct RaftCore {
         let round: Int, index: Int, requester: Int, seq: Int
         /// The requester's own message confirms it (it was sent after the read began).
         let byRequester: Bool
+        let since: Micros
     }
+
+    /// A read not confirmed for this long is dropped: every client has given up on it (Maelstrom's
+    /// wait at most 5 s), and a deposed leader cut off from its followers would keep it forever.
+    static let readLifetime: Micros = .seconds(10)
 
     public struct Stats: Sendable, Equatable {
         public var elections = 0, termsWon = 0, appendsSent = 0, rejectedAppends = 0, rounds = 0, retries = 0
@@ -405,8 +410,9 @@ public struct RaftCore {
 
     private mutating func becomeLeader(_ now: Micros) {
         stats.termsWon += 1
-        var l = Leadership(clusterSize: clusterSize, lastIndex: log.lastIndex, now: now)
+        var l = Leadership(clusterSize: clusterSize, lastIndex: log.lastIndex)
         l.askedAt = now
+        if case .candidate(let votes) = role { for p in votes where p != me { l.lastAck[p] = now } } // heard just now
         let noop = log.append(RaftEntry(term: term, origin: -1, seq: 0, command: .null))
         saveEntries(noop..<(noop + 1))
         wait(&l, for: noop, now)
@@ -553,7 +559,7 @@ public struct RaftCore {
         guard case .leader(var l) = role else { preconditionFailure("only a leader queues reads") }
         noteWaiting(&l, now)
         let index = log.lastIndex
-        l.reads.append(PendingRead(round: l.round + 1, index: index, requester: requester, seq: seq, byRequester: byRequester))
+        l.reads.append(PendingRead(round: l.round + 1, index: index, requester: requester, seq: seq, byRequester: byRequester, since: now))
         if requester == me {
             wait(&l, for: index, now)
         } else {
@@ -611,11 +617,14 @@ public struct RaftCore {
         guard let want = l.want else { return }
         l.want = nil
         guard isWaiting(l) else { return }
+        // Followers heard lately first (likely to answer), then those with a message due anyway,
+        // then the one sent nothing for longest (the round spares it a heartbeat).
+        let lastAck = l.lastAck, recently = now - config.heartbeat
+        let responsive = Set(peers.filter { !want.avoid.contains($0) && !peerAmnesiac.contains($0) && lastAck[$0] > recently })
         let chosen = peers.sorted { a, b in
-            let (aa, ba) = (want.avoid.contains(a) || peerAmnesiac.contains(a), want.avoid.contains(b) || peerAmnesiac.contains(b))
-            if aa != ba { return !aa }
+            if responsive.contains(a) != responsive.contains(b) { return responsive.contains(a) }
             if l.dirty.contains(a) != l.dirty.contains(b) { return l.dirty.contains(a) }
-            return l.lastAck[a] > l.lastAck[b]
+            return l.lastSent[a] < l.lastSent[b]
         }.prefix(want.acks)
         startRound(&l, to: chosen, now)
     }
@@ -650,6 +659,7 @@ public struct RaftCore {
     }
 
     private mutating func leaderTick(_ l: inout Leadership, _ now: Micros) {
+        l.reads.removeAll { now - $0.since > Self.readLifetime }
         if isWaiting(l) && now - l.askedAt >= config.retry {
             // Unanswered: every follower is asked, and sent again what it has not confirmed.
             stats.retries += 1
