@@ -195,7 +195,7 @@ def main():
     args.nodes = args.nodes or (3 if linkv else 2)
     args.rate = args.rate or (30 if linkv else 100)
     args.time = args.time or (20 if linkv else 10)
-    args.concurrency = args.concurrency or (4 * args.nodes if linkv else 2 * args.nodes)
+    args.concurrency = args.concurrency or (4 * args.nodes if linkv else args.nodes)
     for r in range(args.runs):
         run(args, args.seed + r)
 
