@@ -95,7 +95,9 @@ public struct SimulationResult {
     public let maelstromCommand: String
     /// How to replay the run, in one line.
     public let replay: String
-    /// Maelstrom's result map, its verdict line, the nemesis log and the goals, as text.
+    /// Maelstrom's result map (its results.edn, as JSON): `results["workload"]?["lost-count"]`.
+    public let results: JSONValue
+    /// The result map, its verdict line, the nemesis log and the goals, as text.
     public let summary: String
     private let result: TestResult
     private let challenge: Challenge?
@@ -107,6 +109,7 @@ public struct SimulationResult {
         seed = result.spec.seed
         maelstromCommand = challenge?.maelstromCommand(for: result.spec)
             ?? "maelstrom test " + result.spec.maelstromArguments(workload: result.workload)
+        results = result.results
         replay = "Simulation seed \(seed) (trace \(result.traceHash.hex), \(result.traceHash.messages) messages)"
         summary = Summary.text(result, challenge: challenge, replayCommand: replay, wallSeconds: nil, elide: 20)
     }
