@@ -22,47 +22,44 @@ public struct Simulation {
     /// Maelstrom's faults (`--nemesis`): network partitions, process kills, pauses.
     public typealias Nemesis = NemesisKind
 
-    public var nodeCount: Int {
-        get { spec.nodeCount }
-        set { spec.nodeCount = newValue }
-    }
-    public var nemesis: Set<Nemesis> {
-        get { spec.nemesis }
-        set { spec.nemesis = newValue }
-    }
-    public var seed: UInt64 {
-        get { spec.seed }
-        set { spec.seed = newValue }
-    }
+    public var nodeCount: Int
+    public var nemesis: Set<Nemesis>
+    /// The seed every random choice of the run comes from.
+    public var seed: UInt64
     /// Seconds of load (`--time-limit`).
-    public var timeLimit: Double {
-        get { spec.timeLimit }
-        set { spec.timeLimit = newValue }
-    }
+    public var timeLimit: Double
     /// Operations per second (`--rate`).
-    public var rate: Double {
-        get { spec.rate }
-        set { spec.rate = newValue }
-    }
+    public var rate: Double
     /// Mean message latency in milliseconds (`--latency`).
-    public var latencyMS: Int64 {
-        get { spec.latencyMS }
-        set { spec.latencyMS = newValue }
-    }
+    public var latencyMS: Int64
 
-    private var spec: TestSpec
+    /// The rest of the test (model, concurrency, availability, …) and, for a challenge, its goals.
+    private let base: TestSpec
+    private let workload: Workload?
     private let challenge: Challenge?
+    private let makeNode: () -> MaelstromNode
+
+    private init(base: TestSpec, workload: Workload?, challenge: Challenge?, node: @escaping () -> MaelstromNode) {
+        self.base = base
+        self.workload = workload
+        self.challenge = challenge
+        makeNode = node
+        nodeCount = base.nodeCount
+        nemesis = base.nemesis
+        seed = base.seed
+        timeLimit = base.timeLimit
+        rate = base.rate
+        latencyMS = base.latencyMS
+    }
 
     /// A test of `workload` with Maelstrom's defaults for what is not given (60 s at 5 ops/s).
     /// `node` builds a fresh node for every process (at the start, and after each kill).
     public init(workload: Workload, nodeCount: Int = 1, nemesis: Set<Nemesis> = [], seed: UInt64 = 1,
                 node: @escaping () -> MaelstromNode) {
-        spec = TestSpec(makeModel: workload.model(nodeCount: nodeCount))
-        challenge = nil
-        spec.nodeCount = nodeCount
-        spec.nemesis = nemesis
-        spec.seed = seed
-        spec.handlerFactory = { _ in node() }
+        self.init(base: TestSpec(makeModel: workload.model(nodeCount: nodeCount)), workload: workload, challenge: nil, node: node)
+        self.nodeCount = nodeCount
+        self.nemesis = nemesis
+        self.seed = seed
     }
 
     /// A Gossip Glomers challenge's own test ("1", "2", "3b", "4", "5a", "6a", … as `evsim list`
@@ -71,14 +68,21 @@ public struct Simulation {
         guard let found = Challenges.named(name) else {
             preconditionFailure("no challenge \(name); known: \(Challenges.all.map(\.name).joined(separator: ", "))")
         }
-        challenge = found
-        spec = found.spec
-        spec.seed = seed
-        spec.handlerFactory = { _ in node() }
+        self.init(base: found.spec, workload: nil, challenge: found, node: node)
+        self.seed = seed
     }
 
     /// Runs the test and checks it.
     public func run() -> SimulationResult {
+        var spec = base
+        if let workload { spec.makeModel = workload.model(nodeCount: nodeCount) }
+        spec.nodeCount = nodeCount
+        spec.nemesis = nemesis
+        spec.seed = seed
+        spec.timeLimit = timeLimit
+        spec.rate = rate
+        spec.latencyMS = latencyMS
+        spec.handlerFactory = { [makeNode] _ in makeNode() }
         var result = Runner(spec: spec).run()
         if let challenge { result.goals = challenge.goals.map { $0.evaluate(result.results) } }
         return SimulationResult(result, challenge: challenge)
