@@ -16,7 +16,9 @@ public struct Request: @unchecked Sendable { // confined to the loop thread, lik
     private let view: JSON
     private let epoch: Int
     private let receivedAt: Micros
-    private unowned let node: Node
+    /// Unowned and unchecked (no reference counting on every message): only the node's own events
+    /// run its handlers and callbacks, so a request is only ever used while its node lives.
+    private unowned(unsafe) let node: Node
 
     /// evnode's own workloads answer through requests too (their router hands them messages).
     package init(_ m: Message, node: Node) {

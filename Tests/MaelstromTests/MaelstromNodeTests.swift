@@ -55,6 +55,15 @@ final class MaelstromNodeTests: XCTestCase {
                 _ = try await node.rpc(to: node.peers[0], ["type": "silent"], timeout: .milliseconds(300))
             }
             node.on("silent") { _ in } // never answers
+            var notes = 0
+            node.on("relay") { req in
+                let n = try req.int("n")
+                node.send(to: node.peers[0], "note") { $0.field("n", n) }
+                node.send(to: node.peers[0], ["type": "note", "n": 100])
+                req.reply("relay_ok")
+            }
+            node.on("note") { req in notes += req["n"].int ?? 0 }
+            node.on("notes") { req in req.reply("notes_ok") { $0.field("n", notes) } }
         }
         XCTAssertEqual(c.call("n0", ["type": "ask", "n": 4])?["n"], 8)
         XCTAssertEqual(c.call("n0", ["type": "ask_async", "n": 3])?["n"], 12)
@@ -62,13 +71,20 @@ final class MaelstromNodeTests: XCTestCase {
         let timedOut = c.call("n0", ["type": "ask_silent"])
         XCTAssertEqual(timedOut?["code"], 0, "an RPC's timeout is thrown as code 0 and answered")
         XCTAssertEqual(c.now - start, 300_000, accuracy: 10_000)
+        XCTAssertEqual(c.call("n0", ["type": "relay", "n": 5])?["type"], "relay_ok")
+        XCTAssertEqual(c.call("n1", ["type": "notes"])?["n"], 105, "both send forms, no reply expected")
     }
 
     func testTimersStartAtInitAndSleepSuspendsOnlyTheTask() {
         let c = cluster(1) { node in
             var ticks = 0
-            node.onInit { node.every(.milliseconds(100)) { ticks += 1 } }
+            var ticker: MaelstromNode.Timer?
+            node.onInit { ticker = node.every(.milliseconds(100)) { ticks += 1 } }
             node.on("ticks") { req in req.reply("ticks_ok") { $0.field("n", ticks) } }
+            node.on("stop") { req in
+                node.cancel(ticker!)
+                req.reply("stop_ok")
+            }
             node.on("later") { (req: Request) async in
                 await node.sleep(.milliseconds(250))
                 req.reply("later_ok")
@@ -76,6 +92,9 @@ final class MaelstromNodeTests: XCTestCase {
         }
         c.run(for: .ms(1050))
         XCTAssertEqual(c.call("n0", ["type": "ticks"])?["n"], 10)
+        XCTAssertEqual(c.call("n0", ["type": "stop"])?["type"], "stop_ok")
+        c.run(for: .ms(500))
+        XCTAssertEqual(c.call("n0", ["type": "ticks"])?["n"], 10, "a cancelled timer stops")
         let start = c.now
         XCTAssertEqual(c.call("n0", ["type": "later"])?["type"], "later_ok")
         XCTAssertEqual(c.now - start, 250_000, accuracy: 1_000)
