@@ -14,7 +14,7 @@ let messagePathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=u
 
 let package = Package(
     name: "evnode",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         // The library for writing your own node (docs/library.md), and for testing it in evsim.
         .library(name: "Maelstrom", targets: ["Maelstrom"]),

@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "broadcast-naive",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [.package(name: "evnode", path: "../..")],
     targets: [
         .target(name: "NaiveBroadcastNode", dependencies: [.product(name: "Maelstrom", package: "evnode")]),

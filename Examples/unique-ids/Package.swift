@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "unique-ids",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [.package(name: "evnode", path: "../..")],
     targets: [
         .target(name: "UniqueIDsNode", dependencies: [.product(name: "Maelstrom", package: "evnode")]),
