@@ -14,8 +14,11 @@ let messagePathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=u
 
 let package = Package(
     name: "evnode",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
+        // The library for writing your own node (docs/library.md), and for testing it in evsim.
+        .library(name: "Maelstrom", targets: ["Maelstrom"]),
+        .library(name: "MaelstromTesting", targets: ["MaelstromTesting"]),
         .executable(name: "evnode", targets: ["evnode"]),
         .executable(name: "evsim", targets: ["evsim"]),
         .library(name: "EVCore", targets: ["EVCore"]),
@@ -43,8 +46,13 @@ let package = Package(
         ], swiftSettings: messagePathSettings),
         // The libev transport: stdin reader, buffered stdout writer, timer.
         .target(name: "EVLoop", dependencies: ["EVCore", "CLibEV"], swiftSettings: messagePathSettings),
-        // Workload handlers; they only see EVCore's Node.
-        .target(name: "Workloads", dependencies: ["EVCore"], swiftSettings: messagePathSettings),
+        // The public library a node is written with (docs/library.md): handlers by type, requests,
+        // RPCs (callbacks and async), timers, KV clients, and `run` on the libev loop.
+        .target(name: "Maelstrom", dependencies: [
+            "EVCore", "EVLoop", .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: messagePathSettings),
+        // Workload handlers; they only see EVCore's Node and the library's requests and errors.
+        .target(name: "Workloads", dependencies: ["EVCore", "Maelstrom"], swiftSettings: messagePathSettings),
         // The simulator, in four layers (docs/evsim.md). The core: virtual clock, Maelstrom's
         // network, kv services, clients and a cluster of any MessageHandler; no workloads.
         .target(name: "EVSimCore", dependencies: [
@@ -57,6 +65,9 @@ let package = Package(
         .target(name: "EVSim", dependencies: ["EVSimCore", "EVCheckers", "EVCore", "Workloads"]),
         // Results directories, TSV tables, gnuplot plots, seed rankings, the challenge list.
         .target(name: "EVReports", dependencies: ["EVSim", "EVSimCore", "EVCheckers", "EVCore"]),
+
+        // evsim for a node written with the library: a workload's test, its verdict and pictures.
+        .target(name: "MaelstromTesting", dependencies: ["Maelstrom", "EVSim", "EVReports", "EVCore"]),
 
         .executableTarget(name: "evnode", dependencies: [
             "EVCore", "EVLoop", "Workloads",
@@ -91,6 +102,7 @@ let package = Package(
         .testTarget(name: "EVCheckersTests", dependencies: ["EVCheckers", "EVCore"]),
         .testTarget(name: "EVSimTests", dependencies: ["EVSim", "EVSimCore", "EVCheckers", "EVReports", "Workloads", "EVCore"]),
         .testTarget(name: "EVReportsTests", dependencies: ["EVReports", "EVSim", "EVSimCore", "EVCheckers", "EVCore"]),
+        .testTarget(name: "MaelstromTests", dependencies: ["Maelstrom", "MaelstromTesting", "EVSimCore", "EVCore"]),
         .testTarget(name: "ProcessTests", dependencies: ["EVCore", "evnode"]),
     ],
     swiftLanguageModes: [.v5]

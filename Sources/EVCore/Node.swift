@@ -57,6 +57,10 @@ public final class Node {
     private var stalledSince: Micros = 0
     private var staleUntil: Micros = .min
 
+    /// Changes when a decoded line's tree is created and again when it is freed: a `Message` view
+    /// taken at epoch `e` is readable while `messageEpoch == e` (how the library checks it).
+    public private(set) var messageEpoch = 0
+
     /// Counters for tests, logs and the benchmark.
     public private(set) var stats = Stats()
     public struct Stats: Sendable {
@@ -111,7 +115,11 @@ public final class Node {
             rejectUnparsable(bytes, reason: "malformed JSON (\(JSONDocument.describe(&error)))")
             return
         }
-        defer { json_decref(tree) }
+        messageEpoch &+= 1
+        defer {
+            json_decref(tree)
+            messageEpoch &+= 1
+        }
         let root = JSON(tree)
         guard root.isObject else {
             rejectUnparsable(bytes, reason: "line is not a JSON object")

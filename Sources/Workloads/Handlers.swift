@@ -1,19 +1,10 @@
 import EVCore
+import Maelstrom
 
-/// A request the node refuses, with the Maelstrom error it answers. Handlers throw it; the router
+/// A request the node refuses, with the Maelstrom error it answers: the library's error type
+/// (`MaelstromError`), so evnode's handlers and a library user's throw the same thing. The router
 /// turns it into the error reply (when the message carries a msg_id) and a log line.
-public struct ProtocolError: Error, Equatable {
-    public let code: ErrorCode
-    public let text: String
-
-    public init(_ code: ErrorCode, _ text: String) {
-        self.code = code
-        self.text = text
-    }
-
-    public static func malformed(_ text: String) -> ProtocolError { ProtocolError(.malformedRequest, text) }
-    public static func notSupported(_ text: String) -> ProtocolError { ProtocolError(.notSupported, text) }
-}
+public typealias ProtocolError = MaelstromError
 
 /// Who may send a message type: anyone (clients and peers), or only nodes of the cluster
 /// (replication traffic; from a client it is refused with error 10).

@@ -152,7 +152,7 @@ public final class Kafka: ReplicatedWorkload {
         let req = try m.requireRequest()
         let key = try m.string("key"), msg = try m.int("msg")
         guard owner(of: key) == node.id else {
-            throw ProtocolError(.temporarilyUnavailable, "\(node.id) does not own key \(key)")
+            throw ProtocolError(code: .temporarilyUnavailable, text: "\(node.id) does not own key \(key)")
         }
         stats.localSends += 1
         appendAsOwner(req, replyType: PeerType.sendOK, key, msg)
@@ -286,7 +286,7 @@ public final class Kafka: ReplicatedWorkload {
         let keys = try requestedKeys(m)
         // A restarted node's own commits may not be back yet: its answer could go backwards.
         guard replicated.isRecovered else {
-            throw ProtocolError(.temporarilyUnavailable, "\(node.id) is recovering its committed offsets")
+            throw ProtocolError(code: .temporarilyUnavailable, text: "\(node.id) is recovering its committed offsets")
         }
         var merged: [String: Int] = [:]
         for key in keys { if let c = committed[key] { merged[key] = c } }

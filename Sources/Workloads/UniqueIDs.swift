@@ -1,4 +1,5 @@
 import EVCore
+import Maelstrom
 
 /// Challenge 2: ids made locally, with no messages, so they stay available under partitions.
 /// An id is "<node>-<epoch>-<counter>": the node id makes nodes disjoint, the epoch (wall-clock
@@ -9,7 +10,7 @@ public extension WorkloadKind { static let uniqueIDs = WorkloadKind("unique-ids"
 public final class UniqueIDs: Workload {
     public static let kind = WorkloadKind.uniqueIDs
     public static let handlers = Handlers<UniqueIDs> { h in
-        h.on("generate", example: [:]) { u, m in try u.generate(m) }
+        h.on("generate", example: [:]) { u, m in u.generate(Request(m, node: u.node)) }
     }
 
     /// Stateless: a restart changes no answer.
@@ -23,13 +24,9 @@ public final class UniqueIDs: Workload {
         prefix = "\(node.id)-\(String(node.wallClock, radix: 36))-"
     }
 
-    private func generate(_ m: Message) throws {
-        let req = try m.requireRequest()
+    private func generate(_ req: Request) {
         counter += 1
         let id = prefix + String(counter, radix: 36)
-        node.reply(to: req) { w in
-            w.field("type", "generate_ok")
-            w.field("id", id)
-        }
+        req.reply("generate_ok") { $0.field("id", id) }
     }
 }

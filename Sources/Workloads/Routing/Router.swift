@@ -179,7 +179,7 @@ public final class Router: MessageHandler {
         } catch let error as ProtocolError {
             fail(message, error)
         } catch {
-            fail(message, ProtocolError(.crash, "\(error)"))
+            fail(message, ProtocolError(code: .crash, text: "\(error)"))
         }
     }
 
@@ -198,7 +198,7 @@ public final class Router: MessageHandler {
     private func hold(_ m: Message, _ reason: HoldQueue.Reason) {
         let line = JSONValue.object([("src", .string(m.src)), ("dest", .string(m.dest)), ("body", m.body.value ?? .null)]).text
         guard hold(line: line, receivedAt: m.receivedAt, request: m.request, reason: reason) else {
-            return fail(m, ProtocolError(.temporarilyUnavailable, "\(m.type): too many messages waiting for their workload"))
+            return fail(m, ProtocolError(code: .temporarilyUnavailable, text: "\(m.type): too many messages waiting for their workload"))
         }
     }
 

@@ -1,0 +1,4 @@
+import NaiveBroadcastNode
+import Maelstrom
+
+MaelstromNode.run(naiveBroadcast)

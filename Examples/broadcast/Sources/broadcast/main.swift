@@ -1,0 +1,4 @@
+import BroadcastNode
+import Maelstrom
+
+MaelstromNode.run(broadcast)

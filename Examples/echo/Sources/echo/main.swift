@@ -1,0 +1,4 @@
+import EchoNode
+import Maelstrom
+
+MaelstromNode.run(echo)

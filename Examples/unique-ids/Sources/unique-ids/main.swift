@@ -1,0 +1,4 @@
+import UniqueIDsNode
+import Maelstrom
+
+MaelstromNode.run(uniqueIDs)
