@@ -13,15 +13,15 @@ public struct Request: @unchecked Sendable { // confined to the loop thread, lik
     public let type: String
     /// The body's `msg_id`; nil for a message that expects no reply.
     public let msgID: Int?
-    private let view: JSON
-    private let epoch: Int
-    private let receivedAt: Micros
+    @usableFromInline let view: JSON
+    @usableFromInline let epoch: Int
+    @usableFromInline let receivedAt: Micros
     /// Unowned and unchecked (no reference counting on every message): only the node's own events
     /// run its handlers and callbacks, so a request is only ever used while its node lives.
-    private unowned(unsafe) let node: Node
+    @usableFromInline unowned(unsafe) let node: Node
 
     /// evnode's own workloads answer through requests too (their router hands them messages).
-    package init(_ m: Message, node: Node) {
+    @inlinable package init(_ m: Message, node: Node) {
         src = m.src
         type = m.type
         msgID = m.msgID
@@ -32,37 +32,37 @@ public struct Request: @unchecked Sendable { // confined to the loop thread, lik
     }
 
     /// The whole body (with `type` and `msg_id`).
-    public var body: JSON {
+    @inlinable public var body: JSON {
         precondition(node.messageEpoch == epoch,
                      "the body of \(type) from \(src) was read after its handler returned: copy the fields you keep")
         return view
     }
 
     /// A field of the body (a view that does not exist when the field is absent).
-    public subscript(key: String) -> JSON { body[key] }
+    @inlinable public subscript(key: String) -> JSON { body[key] }
 
     /// A field that must be present, or error 12 naming it.
-    public func require(_ key: String) throws -> JSON {
+    @inlinable public func require(_ key: String) throws -> JSON {
         let v = body[key]
         guard v.exists else { throw MaelstromError.malformed("\(type) needs a field '\(key)'") }
         return v
     }
 
     /// An integer field, or error 12.
-    public func int(_ key: String) throws -> Int {
+    @inlinable public func int(_ key: String) throws -> Int {
         guard let v = body[key].int else { throw MaelstromError.malformed("\(type) needs an integer field '\(key)'") }
         return v
     }
 
     /// A string field, or error 12.
-    public func string(_ key: String) throws -> String {
+    @inlinable public func string(_ key: String) throws -> String {
         guard let v = body[key].string else { throw MaelstromError.malformed("\(type) needs a string field '\(key)'") }
         return v
     }
 
     /// Replies with `type` and the fields `fields` writes (`in_reply_to` is added). The fast
     /// form: nothing is built, the bytes go straight into the output line.
-    public func reply(_ type: String, _ fields: (inout JSONWriter) -> Void = { _ in }) {
+    @inlinable public func reply(_ type: String, _ fields: (inout JSONWriter) -> Void = { _ in }) {
         guard let ref = ref else { return }
         node.reply(to: ref) { w in
             w.field("type", type)
@@ -86,7 +86,7 @@ public struct Request: @unchecked Sendable { // confined to the loop thread, lik
     }
 
     /// What to answer, or nil (logged) when the request carried no msg_id: nobody waits for it.
-    private var ref: RequestRef? {
+    @inlinable var ref: RequestRef? {
         guard let msgID else {
             node.logger.warning("not replying to \(type) from \(src): it has no msg_id")
             return nil
