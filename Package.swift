@@ -21,11 +21,7 @@ let package = Package(
         .library(name: "MaelstromTesting", targets: ["MaelstromTesting"]),
         .executable(name: "evnode", targets: ["evnode"]),
         .executable(name: "evsim", targets: ["evsim"]),
-        .library(name: "EVCore", targets: ["EVCore"]),
-        .library(name: "EVSimCore", targets: ["EVSimCore"]),
-        .library(name: "EVCheckers", targets: ["EVCheckers"]),
-        .library(name: "EVSim", targets: ["EVSim"]),
-        .library(name: "EVReports", targets: ["EVReports"]),
+        // Nothing else is a product: evnode's modules are its internals, reached through these two.
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
