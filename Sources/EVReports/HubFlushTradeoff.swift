@@ -80,20 +80,7 @@ public enum HubFlushTradeoff {
     /// Writes tradeoff.tsv and, with `plot`, tradeoff.gp and tradeoff.png (gnuplot) into `directory`.
     @discardableResult
     public static func write(_ rows: [Row], to directory: URL, title: String, plot: Bool = true) throws -> Plots.Outcome {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try tsv(rows).write(to: directory.appendingPathComponent("tradeoff.tsv"), atomically: true, encoding: .utf8)
-        guard plot else { return .skipped("plots not requested") }
-        guard let terminal = Plots.terminal else {
-            return .skipped("gnuplot with a png terminal was not found: wrote tradeoff.tsv only")
-        }
-        let font = terminal == "pngcairo" ? " font \"DejaVu Sans,10\"" : ""
-        let script = """
-            set terminal \(terminal) size 1000,560\(font)
-            set output "tradeoff.png"
-            set datafile separator "\\t"
-            set title "\(title)"
-            set grid
-            set key outside right top
+        try Plots.writeTradeoff(tsv(rows), to: directory, title: title, plot: plot) { """
             set xlabel "hub flush interval T_h (ms)"
             set ylabel "servers msgs-per-op"
             set y2label "stable latency (ms)"
@@ -108,8 +95,6 @@ public enum HubFlushTradeoff {
                  450 axis x1y2 with lines dt 2 lc rgb "#d62728" title "max latency goal 450 ms"
 
             """
-        try script.write(to: directory.appendingPathComponent("tradeoff.gp"), atomically: true, encoding: .utf8)
-        let status = Plots.runGnuplot(arguments: ["tradeoff.gp"], in: directory)
-        return status == 0 ? .written(["tradeoff.png"]) : .skipped("gnuplot exited with status \(status) (see tradeoff.gp)")
+        }
     }
 }

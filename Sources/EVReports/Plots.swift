@@ -133,6 +133,28 @@ public enum Plots {
     /// Runs gnuplot (found on PATH), stdout/stderr discarded; the exit status, or -1 if it could
     /// not be started.
     @discardableResult
+    /// Writes a sweep's tradeoff.tsv into `directory` and, with `plot`, tradeoff.gp and tradeoff.png:
+    /// the script is the png terminal, title and grid, then what `body` adds (axes and plot lines).
+    static func writeTradeoff(_ tsv: String, to directory: URL, title: String, plot: Bool, body: () -> String) throws -> Outcome {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try tsv.write(to: directory.appendingPathComponent("tradeoff.tsv"), atomically: true, encoding: .utf8)
+        guard plot else { return .skipped("plots not requested") }
+        guard let terminal else { return .skipped("gnuplot with a png terminal was not found: wrote tradeoff.tsv only") }
+        let font = terminal == "pngcairo" ? " font \"DejaVu Sans,10\"" : ""
+        let script = """
+            set terminal \(terminal) size 1000,560\(font)
+            set output "tradeoff.png"
+            set datafile separator "\\t"
+            set title "\(title)"
+            set grid
+            set key outside right top
+
+            """ + body()
+        try script.write(to: directory.appendingPathComponent("tradeoff.gp"), atomically: true, encoding: .utf8)
+        let status = runGnuplot(arguments: ["tradeoff.gp"], in: directory)
+        return status == 0 ? .written(["tradeoff.png"]) : .skipped("gnuplot exited with status \(status) (see tradeoff.gp)")
+    }
+
     static func runGnuplot(arguments: [String], in directory: URL?) -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -74,13 +74,6 @@ public enum RaftWindowTradeoff {
     /// `budget` (the challenge's msgs-per-op goal) is drawn when it falls inside the curve's range.
     @discardableResult
     public static func write(_ rows: [Row], to directory: URL, title: String, budget: Double?, plot: Bool = true) throws -> Plots.Outcome {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try tsv(rows).write(to: directory.appendingPathComponent("tradeoff.tsv"), atomically: true, encoding: .utf8)
-        guard plot else { return .skipped("plots not requested") }
-        guard let terminal = Plots.terminal else {
-            return .skipped("gnuplot with a png terminal was not found: wrote tradeoff.tsv only")
-        }
-        let font = terminal == "pngcairo" ? " font \"DejaVu Sans,10\"" : ""
         let msgs = rows.map(\.msgsPerOp)
         let budgetLines = budget.flatMap { b in (msgs.min() ?? 0) <= b && b <= (msgs.max() ?? 0) ? b : nil }.map { b in
             """
@@ -89,13 +82,7 @@ public enum RaftWindowTradeoff {
 
             """
         } ?? ""
-        let script = """
-            set terminal \(terminal) size 1000,560\(font)
-            set output "tradeoff.png"
-            set datafile separator "\\t"
-            set title "\(title)"
-            set grid
-            set key outside right top
+        return try Plots.writeTradeoff(tsv(rows), to: directory, title: title, plot: plot) { """
             set xlabel "servers msgs-per-op"
             set ylabel "operation latency (ms)"
             set yrange [0:*]
@@ -105,8 +92,6 @@ public enum RaftWindowTradeoff {
                  10 with lines dt 2 lc rgb "#d62728" title "p50 goal 10 ms"
 
             """
-        try script.write(to: directory.appendingPathComponent("tradeoff.gp"), atomically: true, encoding: .utf8)
-        let status = Plots.runGnuplot(arguments: ["tradeoff.gp"], in: directory)
-        return status == 0 ? .written(["tradeoff.png"]) : .skipped("gnuplot exited with status \(status) (see tradeoff.gp)")
+        }
     }
 }
