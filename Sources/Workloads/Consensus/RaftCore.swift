@@ -591,25 +591,26 @@ public struct RaftCore {
 
     /// Commits what a majority holds, if the entry is of this term.
     private mutating func advanceCommit(_ l: inout Leadership) {
-        var held = l.match
-        held[me] = heldIndex
-        held.sort(by: >)
-        let n = held[majority - 1]
-        guard n > commitIndex, log.term(at: n) == term else { return }
+        let n = majorityIndex(l)
+        guard n > commitIndex else { return }
         commit(through: n)
         confirmReads(&l)
     }
 
     /// The index committed once follower `p` holds it: where the leader's own copy and the
     /// followers it heard from reach a majority with `p`'s (0 if that is not of this term).
-    private func quorum(with p: Int, _ l: Leadership) -> Int {
-        var held: [Int] = [heldIndex]
-        for f in peers where f != p { held.append(l.match[f]) }
+    private func quorum(with p: Int, _ l: Leadership) -> Int { majorityIndex(l, holding: p) }
+
+    /// The highest index a majority holds, if its entry is of this term (else 0): the leader's own
+    /// copy (stored, in durable mode), the followers' counted matches and, given `p`, follower `p`
+    /// as if it held everything.
+    private func majorityIndex(_ l: Leadership, holding p: Int? = nil) -> Int {
+        var held = l.match
+        held[me] = heldIndex
+        if let p { held[p] = .max }
         held.sort(by: >)
-        let needed = majority - 1 // besides p
-        guard needed >= 1, needed <= held.count else { return 0 }
-        let n = held[needed - 1]
-        return log.term(at: n) == term ? n : 0
+        let n = held[majority - 1]
+        return n < .max && log.term(at: n) == term ? n : 0
     }
 
     /// A round for the waiters that need one: asks the followers most likely to answer.
