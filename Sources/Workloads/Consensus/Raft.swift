@@ -56,7 +56,6 @@ public final class Raft {
     public var lastLogIndex: Int { core.lastLogIndex }
     public func logEntry(at index: Int) -> RaftEntry? { core.logEntry(at: index) }
     public var vote: Int? { core.votedFor }
-    public var stats: RaftCore.Stats { core.stats }
     /// A process restarted without its log and vote (see `RaftCore.amnesiac`).
     public var amnesiac: Bool {
         get { core.amnesiac }

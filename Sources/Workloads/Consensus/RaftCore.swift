@@ -118,10 +118,6 @@ public struct RaftCore {
     /// wait at most 5 s), and a deposed leader cut off from its followers would keep it forever.
     static let readLifetime: Micros = .seconds(10)
 
-    public struct Stats: Sendable, Equatable {
-        public var elections = 0, termsWon = 0, appendsSent = 0, rejectedAppends = 0, rounds = 0, retries = 0
-    }
-
     public let config: Config
     public let me: Int
     public let clusterSize: Int
@@ -136,7 +132,6 @@ public struct RaftCore {
     public private(set) var votedFor: Int?
     public private(set) var commitIndex = 0
     public private(set) var lastApplied = 0
-    public private(set) var stats = Stats()
     private(set) var log = RaftLog()
 
     /// Set for a process restarted without its log and vote: it may have voted in a term it no
@@ -398,7 +393,6 @@ public struct RaftCore {
     }
 
     private mutating func becomeCandidate(_ now: Micros) {
-        stats.elections += 1
         term += 1
         votedFor = me
         saveHardState()
@@ -409,7 +403,6 @@ public struct RaftCore {
     }
 
     private mutating func becomeLeader(_ now: Micros) {
-        stats.termsWon += 1
         var l = Leadership(clusterSize: clusterSize, lastIndex: log.lastIndex)
         l.askedAt = now
         if case .candidate(let votes) = role { for p in votes where p != me { l.lastAck[p] = now } } // heard just now
@@ -633,7 +626,6 @@ public struct RaftCore {
     private mutating func startRound(_ l: inout Leadership, to followers: some Sequence<Int>, _ now: Micros) {
         l.round += 1
         l.askedAt = now
-        stats.rounds += 1
         for p in followers {
             l.dirty.insert(p)
             l.ackWanted.insert(p)
@@ -653,7 +645,6 @@ public struct RaftCore {
         l.sent[p] = last
         l.lastSent[p] = now
         l.knownCommit[p] = max(l.knownCommit[p], min(commitIndex, last), min(q, last))
-        stats.appendsSent += 1
         out.append(.send(to: p, .append(.init(term: term, prev: prev, prevTerm: log.term(at: prev) ?? 0, entries: entries,
                                               commit: commitIndex, quorum: q, round: l.round, inc: peerIncarnation[p],
                                               ack: ack, reads: reads))))
@@ -663,7 +654,6 @@ public struct RaftCore {
         l.reads.removeAll { now - $0.since > Self.readLifetime }
         if isWaiting(l) && now - l.askedAt >= config.retry {
             // Unanswered: every follower is asked, and sent again what it has not confirmed.
-            stats.retries += 1
             for p in peers { l.sent[p] = min(l.sent[p], l.match[p]) }
             startRound(&l, to: peers, now)
         }
@@ -727,15 +717,13 @@ public struct RaftCore {
         roundSeen = max(roundSeen, a.round)
         for r in a.reads { out.append(.readReady(seq: r.seq, index: r.index)) }
         guard log.term(at: a.prev) == a.prevTerm else {
-            stats.rejectedAppends += 1
             let hint = a.prev > log.lastIndex ? log.lastIndex + 1 : max(log.firstIndex(ofTermAt: a.prev), commitIndex + 1)
             return sendDurably(to: from, .appended(.init(term: term, ok: false, match: hint, round: a.round, inc: incarnation,
                                                          amnesiac: amnesiac, requests: takeOutbox())))
         }
         let lastBefore = log.lastIndex
         guard let written = log.merge(after: a.prev, a.entries, committed: commitIndex) else {
-            // Only a broken or lying peer contradicts the committed log: refused, nothing changes.
-            stats.rejectedAppends += 1
+            // Only a broken or lying peer contradicts the committed log: dropped, nothing changes.
             return
         }
         if written.lowerBound <= lastBefore { // a truncation: what was stored above it is gone
